@@ -1,0 +1,1 @@
+"""Customer-feedback warehouse: load deliveries, invite customers, mask, publish."""

@@ -1,0 +1,251 @@
+"""Load landed CSV deliveries into raw tables, each file exactly once (by content hash).
+
+DuckDB's CSV reader does the parsing. Every record of a file ends up in its raw table (all text,
+with file name, line number and load time) or, when the reader cannot split it into the header's
+columns, in `raw.unreadable_rows` with DuckDB's error. Value rules (timestamps, grades, ids) are
+dbt staging's job. A file that cannot be read at all is moved to `quarantine/` and recorded with
+the reason; a loaded file moves to `archive/`, a repeated delivery of loaded content is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from feedback.settings import Settings
+from feedback.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A landing folder `landing/<name>/` and the raw table `raw.<name>` it loads into."""
+
+    name: str
+    delimiter: str
+    columns: tuple[str, ...]
+
+
+SOURCES = (
+    Source(
+        "contact_events",
+        ",",
+        (
+            "event_id",
+            "customer_id",
+            "contact_type",
+            "occurred_at",
+            "email",
+            "customer_name",
+            "product",
+            "channel",
+        ),
+    ),
+    Source(
+        "kcm_responses",
+        ";",
+        ("response_id", "invitation_id", "questionnaire_id", "completed_at", "grade", "comment"),
+    ),
+    Source("opt_outs", ",", ("customer_id", "opted_out_at")),
+)
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be loaded; the message says why."""
+
+
+@dataclass
+class LoadSummary:
+    files_loaded: int = 0
+    rows_read: int = 0
+    rows_unreadable: int = 0
+    files_repeated: int = 0
+    files_quarantined: list[str] = field(default_factory=list)
+
+
+def load_landing(settings: Settings) -> LoadSummary:
+    summary = LoadSummary()
+    loaded_at = datetime.now(timezone.utc)
+    with connect(settings.warehouse_path) as conn:
+        for source in SOURCES:
+            folder = settings.landing_dir / source.name
+            folder.mkdir(parents=True, exist_ok=True)
+            # Deliveries are named by date: name order is delivery order.
+            for path in sorted(p for p in folder.iterdir() if p.is_file() and _is_csv(p)):
+                _ingest_file(conn, settings, source, path, loaded_at, summary)
+    return summary
+
+
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv" and not path.name.startswith(".")
+
+
+def _ingest_file(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    source: Source,
+    path: Path,
+    loaded_at: datetime,
+    summary: LoadSummary,
+) -> None:
+    content = path.read_bytes()
+    sha256 = hashlib.sha256(content).hexdigest()
+    earlier = conn.execute(
+        "select ingestion_id from raw.ingestions"
+        " where source = ? and sha256 = ? and reason is null",
+        [source.name, sha256],
+    ).fetchone()
+    ingestion_id = conn.execute("select nextval('raw.ingestion_id_seq')").fetchone()[0]
+    if earlier is not None:
+        # The same content again loads nothing; its rows are already in the warehouse.
+        _record(conn, ingestion_id, source, path, sha256, 0, loaded_at, None,
+                f"same content as ingestion {earlier[0]}, loaded before; nothing loaded")
+        path.unlink()
+        summary.files_repeated += 1
+        log.info("%s/%s: repeated delivery, nothing loaded", source.name, path.name)
+        return
+
+    stored = settings.archive_dir / source.name / f"{ingestion_id:06d}-{path.name}"
+    conn.begin()
+    try:
+        rows_read, unreadable = _read_into_raw(conn, source, path, content, ingestion_id, loaded_at)
+        _record(conn, ingestion_id, source, path, sha256, rows_read, loaded_at,
+                stored.relative_to(settings.data_dir), None)
+        conn.commit()
+    except UnreadableFile as problem:
+        conn.rollback()
+        stored = settings.quarantine_dir / source.name / f"{ingestion_id:06d}-{path.name}"
+        _record(conn, ingestion_id, source, path, sha256, 0, loaded_at,
+                stored.relative_to(settings.data_dir), str(problem))
+        _move(path, stored)
+        summary.files_quarantined.append(f"{source.name}/{path.name}")
+        log.warning("%s/%s kept aside in quarantine: %s", source.name, path.name, problem)
+        return
+    except BaseException:
+        conn.rollback()
+        raise
+    _move(path, stored)
+    summary.files_loaded += 1
+    summary.rows_read += rows_read
+    summary.rows_unreadable += unreadable
+    log.info("%s/%s: %d rows read, %d unreadable", source.name, path.name, rows_read, unreadable)
+
+
+def _record(conn, ingestion_id, source, path, sha256, rows_read, loaded_at, stored, reason) -> None:
+    conn.execute(
+        "insert into raw.ingestions values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [ingestion_id, source.name, path.name, sha256, rows_read, loaded_at,
+         str(stored) if stored else None, reason],
+    )
+
+
+def _move(path: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(path, target)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _read_into_raw(conn, source: Source, path: Path, content: bytes, ingestion_id: int, loaded_at):
+    """Read one delivery with DuckDB's CSV reader; returns (records read, unreadable records)."""
+    if not content.strip():
+        raise UnreadableFile("the file is empty: a delivery starts with a header line")
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"not UTF-8 text (invalid byte at position {error.start}): ask the sender for UTF-8"
+        ) from None
+
+    conn.execute("drop table if exists delivery_errors; drop table if exists delivery_scans")
+    literal = str(path).replace("'", "''")
+    delimiter = source.delimiter
+    try:
+        conn.execute(
+            f"""
+            create or replace temp table delivery as
+            select * from read_csv('{literal}', delim = '{delimiter}', header = true,
+                all_varchar = true, quote = '"', escape = '"', parallel = false,
+                store_rejects = true, rejects_table = 'delivery_errors',
+                rejects_scan = 'delivery_scans')
+            """
+        )
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise UnreadableFile(f"DuckDB's CSV reader could not read it: {first_line}") from None
+
+    header = [row[0] for row in conn.execute("select name from pragma_table_info('delivery')").fetchall()]
+    by_name: dict[str, str] = {}
+    for name in header:
+        key = name.strip().lower()
+        if key in by_name:
+            raise UnreadableFile(f"the header names column {key!r} twice")
+        by_name[key] = name
+    missing = [column for column in source.columns if column not in by_name]
+    if missing:
+        expected = source.delimiter.join(source.columns)
+        raise UnreadableFile(
+            f"the header lacks column(s) {', '.join(missing)}; expected a header like "
+            f"{expected!r} (separated by {source.delimiter!r})"
+        )
+
+    selected = [f"{_quote(by_name[column])} as {column}" for column in source.columns]
+    extras = [name for key, name in by_name.items() if key not in source.columns]
+    extra_json = (
+        "json_object(" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}', {_quote(n)}" for n in extras) + ")"
+        if extras
+        else "null::json"
+    )
+    # The reader reports unreadable records by line (header = line 1, one line per record);
+    # the readable ones, in file order, take the other line numbers.
+    conn.execute(
+        f"""
+        insert into raw.{source.name} by name
+        with error_lines as (select distinct line from delivery_errors),
+        numbered_rows as (select *, row_number() over (order by rowid) as ordinal from delivery),
+        free_lines as (
+            select line_number, row_number() over (order by line_number) as ordinal
+            from range(2, 2 + (select count(*) from delivery) + (select count(*) from error_lines))
+                as lines(line_number)
+            where line_number not in (select line from error_lines)
+        )
+        select
+            {', '.join(selected)},
+            {ingestion_id} as _ingestion_id,
+            ? as _file_name,
+            free_lines.line_number as _line_number,
+            ?::timestamptz as _loaded_at,
+            {extra_json} as _extra_columns
+        from numbered_rows join free_lines using (ordinal)
+        """,
+        [path.name, loaded_at],
+    )
+    conn.execute(
+        f"""
+        insert into raw.unreadable_rows by name
+        select
+            '{source.name}' as source,
+            {ingestion_id} as _ingestion_id,
+            ? as _file_name,
+            line as _line_number,
+            ?::timestamptz as _loaded_at,
+            min(error_type) || ': ' || min(error_message) as error,
+            ltrim(min(csv_line), chr(13) || chr(10)) as row_text
+        from delivery_errors
+        group by line
+        """,
+        [path.name, loaded_at],
+    )
+    readable = conn.execute("select count(*) from delivery").fetchone()[0]
+    unreadable = conn.execute("select count(distinct line) from delivery_errors").fetchone()[0]
+    conn.execute("drop table delivery; drop table delivery_errors; drop table delivery_scans")
+    return readable + unreadable, unreadable

@@ -1,0 +1,116 @@
+"""The tables that Python writes and dbt reads as sources: raw deliveries and the sender's ledger.
+
+Raw tables keep every delivered value as text, so a row that fails a cast in staging is still there
+to be rejected with its reason. Their definitions live here only; the dbt-duckdb plugin in
+`feedback.dbt_plugin` runs `ensure_schema` too, so `dbt build` works on a new, empty warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+# Bookkeeping columns on every raw row.
+_ROW_META = """
+    _ingestion_id integer not null,
+    _file_name varchar not null,
+    _line_number integer not null,
+    _loaded_at timestamptz not null,
+    _extra_columns json,
+    _masked_on date
+"""
+
+DDL = f"""
+create schema if not exists raw;
+create schema if not exists ledger;
+create sequence if not exists raw.ingestion_id_seq;
+
+create table if not exists raw.ingestions (
+    ingestion_id integer primary key,
+    source varchar not null,
+    file_name varchar not null,
+    sha256 varchar not null,
+    rows_read integer not null,
+    ingested_at timestamptz not null,
+    stored_path varchar,
+    reason varchar
+);
+
+create table if not exists raw.contact_events (
+    event_id varchar,
+    customer_id varchar,
+    contact_type varchar,
+    occurred_at varchar,
+    email varchar,
+    customer_name varchar,
+    product varchar,
+    channel varchar,
+    {_ROW_META}
+);
+
+create table if not exists raw.kcm_responses (
+    response_id varchar,
+    invitation_id varchar,
+    questionnaire_id varchar,
+    completed_at varchar,
+    grade varchar,
+    comment varchar,
+    {_ROW_META}
+);
+
+create table if not exists raw.opt_outs (
+    customer_id varchar,
+    opted_out_at varchar,
+    {_ROW_META}
+);
+
+-- Lines the CSV reader could not split into the header's columns, kept as they came.
+create table if not exists raw.unreadable_rows (
+    source varchar not null,
+    _ingestion_id integer not null,
+    _file_name varchar not null,
+    _line_number integer not null,
+    _loaded_at timestamptz not null,
+    error varchar not null,
+    row_text varchar,
+    _masked_on date
+);
+
+-- The sender's ledger: the one record of what was sent (state: due, sending, sent, failed).
+create table if not exists ledger.invitations (
+    invitation_id varchar primary key,
+    contact_event_id varchar not null,
+    customer_id varchar,
+    contact_type varchar not null,
+    contact_date date not null,
+    questionnaire_id varchar not null,
+    survey_url varchar not null,
+    email varchar,
+    customer_name varchar,
+    state varchar not null,
+    run_date date not null,
+    sent_on date,
+    updated_at timestamptz not null,
+    error varchar,
+    masked_on date
+);
+"""
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(DDL)
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection: dbt runs in a subprocess and needs the file's lock between steps."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(path))
+    try:
+        ensure_schema(conn)
+        yield conn
+    finally:
+        conn.close()

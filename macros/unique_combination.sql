@@ -1,0 +1,9 @@
+{#- Generic test: no two rows share the combination of `columns` (NULLs compare equal). -#}
+{% test unique_combination(model, columns) %}
+    select
+        {{ columns | join(', ') }},
+        count(*) as n
+    from {{ model }}
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}

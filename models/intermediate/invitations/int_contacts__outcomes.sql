@@ -1,0 +1,142 @@
+-- The invitation rules for run date D, in one place: per contact whether it is invited (or due
+-- to be) and, when not, why not. Reads the ledger for what was actually sent before.
+with
+
+contacts as (
+    select * from {{ ref('stg_contacts__events') }}
+),
+
+questionnaires as (
+    select * from {{ ref('kcm_questionnaires') }}
+),
+
+opt_outs as (
+    select * from {{ ref('stg_customers__opt_outs') }}
+),
+
+invitations_sent as (
+    select * from {{ ref('stg_ledger__invitations') }}
+    where is_sent
+),
+
+contacts_with_facts as (
+    select
+        contacts.event_id as contact_event_id,
+        contacts.customer_id,
+        contacts.contact_type,
+        contacts.occurred_at,
+        contacts.contact_date,
+        contacts.email,
+        contacts.customer_name,
+        questionnaires.questionnaire_id,
+        questionnaires.survey_link,
+        {{ run_date() }} as run_date,
+        questionnaires.questionnaire_id is not null as is_surveyed_type,
+        {{ is_valid_email('contacts.email') }} as has_valid_email,
+        opt_outs.customer_id is not null as is_opted_out
+    from contacts
+    left join questionnaires on contacts.contact_type = questionnaires.contact_type
+    left join opt_outs on contacts.customer_id = opt_outs.customer_id
+),
+
+own_invitations as (
+    select
+        contact_event_id,
+        invitation_id,
+        sent_on
+    from invitations_sent
+),
+
+blocking_invitations as (
+    -- the 28-day rule: any invitation sent to the customer on a date >= C - 27 blocks a
+    -- contact on date C (an e-mail in the 4 weeks before it, or one that already followed it)
+    select
+        contacts_with_facts.contact_event_id,
+        min_by(
+            invitations_sent.invitation_id,
+            invitations_sent.sent_on
+        ) as blocking_invitation_id,
+        min(invitations_sent.sent_on) as blocking_sent_on
+    from contacts_with_facts
+    inner join invitations_sent
+        on
+            contacts_with_facts.customer_id = invitations_sent.customer_id
+            and invitations_sent.contact_event_id != contacts_with_facts.contact_event_id
+            and invitations_sent.sent_on
+            > contacts_with_facts.contact_date - {{ var('invitation_quiet_days') }}
+    group by contacts_with_facts.contact_event_id
+),
+
+classified as (
+    select
+        contacts_with_facts.*,
+        own_invitations.invitation_id as own_invitation_id,
+        own_invitations.sent_on as invitation_sent_on,
+        blocking_invitations.blocking_invitation_id,
+        blocking_invitations.blocking_sent_on,
+        case
+            when own_invitations.invitation_id is not null then 'invited'
+            -- a run sees the contacts before its own date, 00:00 Amsterdam
+            when contacts_with_facts.contact_date >= contacts_with_facts.run_date
+                then 'awaiting_next_run'
+            when not contacts_with_facts.is_surveyed_type then 'not_surveyed_type'
+            when not contacts_with_facts.has_valid_email then 'no_valid_email'
+            when contacts_with_facts.is_opted_out then 'opted_out'
+            when blocking_invitations.blocking_sent_on <= contacts_with_facts.contact_date
+                then 'emailed_within_4_weeks_before'
+            when blocking_invitations.blocking_sent_on > contacts_with_facts.contact_date
+                then 'emailed_after_contact'
+            when contacts_with_facts.contact_date
+                < contacts_with_facts.run_date - {{ var('catch_up_days') }}
+                then 'past_catch_up_bound'
+            else 'eligible'
+        end as rule_outcome
+    from contacts_with_facts
+    left join own_invitations
+        on contacts_with_facts.contact_event_id = own_invitations.contact_event_id
+    left join blocking_invitations
+        on contacts_with_facts.contact_event_id = blocking_invitations.contact_event_id
+),
+
+ranked as (
+    -- at most one invitation per customer and run: the most recent eligible contact
+    select
+        *,
+        case
+            when rule_outcome = 'eligible'
+                then row_number() over (
+                    partition by customer_id, rule_outcome = 'eligible'
+                    order by occurred_at desc, contact_event_id desc
+                )
+        end as eligible_rank
+    from classified
+),
+
+final as (
+    select
+        contact_event_id,
+        customer_id,
+        contact_type,
+        occurred_at,
+        contact_date,
+        run_date,
+        case
+            when eligible_rank = 1 then 'due'
+            when eligible_rank > 1 then 'later_contact_chosen'
+            else rule_outcome
+        end as outcome,
+        coalesce(
+            own_invitation_id,
+            case when eligible_rank = 1 then {{ invitation_id('contact_event_id') }} end
+        ) as invitation_id,
+        invitation_sent_on,
+        blocking_invitation_id,
+        blocking_sent_on,
+        questionnaire_id,
+        survey_link,
+        email,
+        customer_name
+    from ranked
+)
+
+select * from final

@@ -1,0 +1,29 @@
+{{ config(materialized='table') }}
+
+-- The invitations to send on run date D: one per customer at most. The sender reads this table
+-- and records what it sent in the ledger; it never decides who is eligible.
+with
+
+outcomes as (
+    select * from {{ ref('int_contacts__outcomes') }}
+),
+
+final as (
+    select
+        invitation_id,
+        contact_event_id,
+        customer_id,
+        contact_type,
+        contact_date,
+        questionnaire_id,
+        survey_link
+        || case when contains(survey_link, '?') then '&' else '?' end
+        || 'invitation_id=' || invitation_id as survey_url,
+        trim(email) as email,
+        customer_name,
+        run_date
+    from outcomes
+    where outcome = 'due'
+)
+
+select * from final

@@ -1,0 +1,122 @@
+{{ config(materialized='table') }}
+
+-- What the masking step clears after run date D: every record holding personal data whose
+-- reference date is before the cutoff and that is not masked yet. A record whose own date does
+-- not parse (a rejected row) counts from the day it was loaded. Opt-outs are kept: they must
+-- be honoured. The masking step applies this list to the raw tables, the ledger and the files.
+with
+
+contact_rows as (
+    select * from {{ ref('base_contacts__events') }}
+),
+
+response_rows as (
+    select * from {{ ref('base_kcm__responses') }}
+),
+
+unreadable_rows as (
+    select * from {{ ref('stg_landing__unreadable_rows') }}
+),
+
+invitations as (
+    select * from {{ ref('stg_ledger__invitations') }}
+),
+
+ingestions as (
+    select * from {{ ref('stg_landing__ingestions') }}
+),
+
+expired_contact_rows as (
+    select
+        'contact_event' as record_kind,
+        ingestion_id,
+        line_number,
+        cast(null as varchar) as invitation_id,
+        coalesce(
+            {{ amsterdam_date('occurred_at') }},
+            {{ amsterdam_date('loaded_at') }}
+        ) as reference_date,
+        cast(null as varchar) as redacted_comment,
+        cast(null as json) as redacted_extra_answers
+    from contact_rows
+    where masked_on is null
+),
+
+expired_response_rows as (
+    select
+        'kcm_response' as record_kind,
+        ingestion_id,
+        line_number,
+        cast(null as varchar) as invitation_id,
+        coalesce(
+            {{ amsterdam_date('completed_at') }},
+            {{ amsterdam_date('loaded_at') }}
+        ) as reference_date,
+        {{ redact_personal_data('comment') }} as redacted_comment,
+        cast({{ redact_personal_data('cast(extra_answers as varchar)') }} as json)
+            as redacted_extra_answers
+    from response_rows
+    where masked_on is null
+),
+
+expired_unreadable_rows as (
+    select
+        'unreadable_row' as record_kind,
+        ingestion_id,
+        line_number,
+        cast(null as varchar) as invitation_id,
+        {{ amsterdam_date('loaded_at') }} as reference_date,
+        cast(null as varchar) as redacted_comment,
+        cast(null as json) as redacted_extra_answers
+    from unreadable_rows
+    where masked_on is null
+),
+
+expired_invitations as (
+    select
+        'invitation' as record_kind,
+        cast(null as integer) as ingestion_id,
+        cast(null as integer) as line_number,
+        invitation_id,
+        coalesce(sent_on, contact_date) as reference_date,
+        cast(null as varchar) as redacted_comment,
+        cast(null as json) as redacted_extra_answers
+    from invitations
+    where masked_on is null
+),
+
+expired_quarantined_files as (
+    -- a file kept aside could not be read, so its rows have no date of their own
+    select
+        'quarantined_file' as record_kind,
+        ingestion_id,
+        cast(null as integer) as line_number,
+        cast(null as varchar) as invitation_id,
+        ingested_on as reference_date,
+        cast(null as varchar) as redacted_comment,
+        cast(null as json) as redacted_extra_answers
+    from ingestions
+    where not is_loaded and stored_path is not null
+),
+
+all_records as (
+    select * from expired_contact_rows
+    union all
+    select * from expired_response_rows
+    union all
+    select * from expired_unreadable_rows
+    union all
+    select * from expired_invitations
+    union all
+    select * from expired_quarantined_files
+),
+
+final as (
+    select
+        *,
+        {{ masking_cutoff() }} as masking_cutoff
+    from all_records
+    where reference_date < {{ masking_cutoff() }}
+)
+
+select * from final

@@ -1,0 +1,40 @@
+-- Why did this customer get no e-mail? One row per contact with the rule that decided it.
+with
+
+outcomes as (
+    select * from {{ ref('int_contacts__outcomes') }}
+),
+
+final as (
+    select
+        contact_event_id,
+        customer_id,
+        contact_type,
+        occurred_at,
+        contact_date,
+        outcome,
+        case outcome
+            when 'invited' then 'invited; e-mail sent on ' || invitation_sent_on
+            when 'due' then 'due on ' || run_date || ' but not sent yet'
+            when 'awaiting_next_run' then 'occurred on or after ' || run_date || '; a later run decides'
+            when 'not_surveyed_type' then 'contact type ' || contact_type || ' is not surveyed'
+            when 'no_valid_email' then 'no valid e-mail address on this contact'
+            when 'opted_out' then 'the customer opted out of invitations'
+            when 'emailed_within_4_weeks_before'
+                then 'an invitation was sent on ' || blocking_sent_on || ', within 4 weeks before'
+            when 'emailed_after_contact'
+                then 'an invitation was sent on ' || blocking_sent_on || ', after this contact'
+            when 'later_contact_chosen'
+                then 'a more recent contact of the customer is invited in this run'
+            when 'past_catch_up_bound'
+                then 'more than ' || {{ var('catch_up_days') }} || ' days old before it could be invited'
+        end as outcome_explanation,
+        invitation_id,
+        invitation_sent_on,
+        blocking_invitation_id,
+        blocking_sent_on,
+        run_date as evaluated_for_run_date
+    from outcomes
+)
+
+select * from final

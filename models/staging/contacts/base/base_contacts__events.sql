@@ -1,0 +1,51 @@
+-- Every delivered contact row, typed, with the reason it is rejected (NULL when it is valid).
+with
+
+source as (
+    select * from {{ source('contacts', 'contact_events') }}
+),
+
+typed as (
+    select
+        nullif(trim(event_id), '') as event_id,
+        nullif(trim(customer_id), '') as customer_id,
+        nullif(trim(contact_type), '') as contact_type,
+        {{ parse_timestamp('occurred_at') }} as occurred_at,
+        nullif(trim(occurred_at), '') as occurred_at_text,
+        nullif(trim(email), '') as email,
+        nullif(trim(customer_name), '') as customer_name,
+        nullif(trim(product), '') as product,
+        nullif(trim(channel), '') as channel,
+        _ingestion_id as ingestion_id,
+        _file_name as file_name,
+        _line_number as line_number,
+        _loaded_at as loaded_at,
+        _masked_on as masked_on,
+        to_json(struct_pack(
+            event_id,
+            customer_id,
+            contact_type,
+            occurred_at,
+            email,
+            customer_name,
+            product,
+            channel
+        )) as row_as_delivered
+    from source
+),
+
+checked as (
+    select
+        *,
+        case
+            when event_id is null then 'missing event_id'
+            -- masking empties the customer id of old rows; that is no fault of the row
+            when customer_id is null and masked_on is null then 'missing customer_id'
+            when contact_type is null then 'missing contact_type'
+            when occurred_at_text is null then 'missing occurred_at'
+            when occurred_at is null then 'occurred_at is not an ISO 8601 timestamp'
+        end as rejection_reason
+    from typed
+)
+
+select * from checked

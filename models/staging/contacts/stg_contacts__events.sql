@@ -1,0 +1,35 @@
+with
+
+events as (
+    select * from {{ ref('base_contacts__events') }}
+    where rejection_reason is null
+),
+
+latest_delivery as (
+    -- files load in name order, so a later delivery of an event replaces an earlier one
+    select * from events
+    qualify row_number() over (
+        partition by event_id
+        order by ingestion_id desc, line_number desc
+    ) = 1
+),
+
+final as (
+    select
+        event_id,
+        customer_id,
+        contact_type,
+        occurred_at,
+        {{ amsterdam_date('occurred_at') }} as contact_date,
+        email,
+        customer_name,
+        product,
+        channel,
+        ingestion_id,
+        file_name,
+        line_number,
+        loaded_at
+    from latest_delivery
+)
+
+select * from final

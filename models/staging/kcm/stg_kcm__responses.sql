@@ -1,0 +1,34 @@
+with
+
+responses as (
+    select * from {{ ref('base_kcm__responses') }}
+    where rejection_reason is null
+),
+
+latest_delivery as (
+    -- KCM redelivers corrected answers under the same response_id
+    select * from responses
+    qualify row_number() over (
+        partition by response_id
+        order by ingestion_id desc, line_number desc
+    ) = 1
+),
+
+final as (
+    select
+        response_id,
+        invitation_id,
+        questionnaire_id,
+        completed_at,
+        {{ amsterdam_date('completed_at') }} as completed_on,
+        grade,
+        comment,
+        extra_answers,
+        ingestion_id,
+        file_name,
+        line_number,
+        loaded_at
+    from latest_delivery
+)
+
+select * from final

@@ -1,0 +1,22 @@
+with
+
+source as (
+    select * from {{ source('landing', 'ingestions') }}
+),
+
+final as (
+    select
+        ingestion_id,
+        source,
+        file_name,
+        sha256,
+        rows_read,
+        ingested_at,
+        {{ amsterdam_date('ingested_at') }} as ingested_on,
+        stored_path,
+        reason,
+        reason is null as is_loaded
+    from source
+)
+
+select * from final
