@@ -13,7 +13,7 @@ import hashlib
 import logging
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -63,6 +63,7 @@ class UnreadableFile(Exception):
 
 @dataclass
 class LoadSummary:
+    loaded_at: str = ""
     files_loaded: int = 0
     rows_read: int = 0
     rows_unreadable: int = 0
@@ -71,8 +72,8 @@ class LoadSummary:
 
 
 def load_landing(settings: Settings) -> LoadSummary:
-    summary = LoadSummary()
-    loaded_at = datetime.now(timezone.utc)
+    loaded_at = datetime.now(UTC)
+    summary = LoadSummary(loaded_at=loaded_at.isoformat())
     with connect(settings.warehouse_path) as conn:
         for source in SOURCES:
             folder = settings.landing_dir / source.name
@@ -105,8 +106,17 @@ def _ingest_file(
     ingestion_id = conn.execute("select nextval('raw.ingestion_id_seq')").fetchone()[0]
     if earlier is not None:
         # The same content again loads nothing; its rows are already in the warehouse.
-        _record(conn, ingestion_id, source, path, sha256, 0, loaded_at, None,
-                f"same content as ingestion {earlier[0]}, loaded before; nothing loaded")
+        _record(
+            conn,
+            ingestion_id,
+            source,
+            path,
+            sha256,
+            0,
+            loaded_at,
+            None,
+            f"same content as ingestion {earlier[0]}, loaded before; nothing loaded",
+        )
         path.unlink()
         summary.files_repeated += 1
         log.info("%s/%s: repeated delivery, nothing loaded", source.name, path.name)
@@ -116,14 +126,32 @@ def _ingest_file(
     conn.begin()
     try:
         rows_read, unreadable = _read_into_raw(conn, source, path, content, ingestion_id, loaded_at)
-        _record(conn, ingestion_id, source, path, sha256, rows_read, loaded_at,
-                stored.relative_to(settings.data_dir), None)
+        _record(
+            conn,
+            ingestion_id,
+            source,
+            path,
+            sha256,
+            rows_read,
+            loaded_at,
+            stored.relative_to(settings.data_dir),
+            None,
+        )
         conn.commit()
     except UnreadableFile as problem:
         conn.rollback()
         stored = settings.quarantine_dir / source.name / f"{ingestion_id:06d}-{path.name}"
-        _record(conn, ingestion_id, source, path, sha256, 0, loaded_at,
-                stored.relative_to(settings.data_dir), str(problem))
+        _record(
+            conn,
+            ingestion_id,
+            source,
+            path,
+            sha256,
+            0,
+            loaded_at,
+            stored.relative_to(settings.data_dir),
+            str(problem),
+        )
         _move(path, stored)
         summary.files_quarantined.append(f"{source.name}/{path.name}")
         log.warning("%s/%s kept aside in quarantine: %s", source.name, path.name, problem)
@@ -141,8 +169,16 @@ def _ingest_file(
 def _record(conn, ingestion_id, source, path, sha256, rows_read, loaded_at, stored, reason) -> None:
     conn.execute(
         "insert into raw.ingestions values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [ingestion_id, source.name, path.name, sha256, rows_read, loaded_at,
-         str(stored) if stored else None, reason],
+        [
+            ingestion_id,
+            source.name,
+            path.name,
+            sha256,
+            rows_read,
+            loaded_at,
+            str(stored) if stored else None,
+            reason,
+        ],
     )
 
 
@@ -183,7 +219,9 @@ def _read_into_raw(conn, source: Source, path: Path, content: bytes, ingestion_i
         first_line = str(error).strip().splitlines()[0]
         raise UnreadableFile(f"DuckDB's CSV reader could not read it: {first_line}") from None
 
-    header = [row[0] for row in conn.execute("select name from pragma_table_info('delivery')").fetchall()]
+    header = [
+        row[0] for row in conn.execute("select name from pragma_table_info('delivery')").fetchall()
+    ]
     by_name: dict[str, str] = {}
     for name in header:
         key = name.strip().lower()
@@ -201,7 +239,9 @@ def _read_into_raw(conn, source: Source, path: Path, content: bytes, ingestion_i
     selected = [f"{_quote(by_name[column])} as {column}" for column in source.columns]
     extras = [name for key, name in by_name.items() if key not in source.columns]
     extra_json = (
-        "json_object(" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}', {_quote(n)}" for n in extras) + ")"
+        "json_object("
+        + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}', {_quote(n)}" for n in extras)
+        + ")"
         if extras
         else "null::json"
     )
@@ -219,7 +259,7 @@ def _read_into_raw(conn, source: Source, path: Path, content: bytes, ingestion_i
             where line_number not in (select line from error_lines)
         )
         select
-            {', '.join(selected)},
+            {", ".join(selected)},
             {ingestion_id} as _ingestion_id,
             ? as _file_name,
             free_lines.line_number as _line_number,

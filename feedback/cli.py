@@ -1,0 +1,171 @@
+"""`feedback run [--as-of D]` and `feedback demo`: thin doors onto the Dagster asset graph."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from feedback.settings import Settings, parse_run_date
+from feedback.warehouse import connect
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+class RunFailed(Exception):
+    pass
+
+
+def _root_cause(error) -> str:
+    """The innermost message of a Dagster error chain: what actually went wrong."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def execute_run(settings: Settings, run_date: date, verbose: bool = False) -> dict[str, dict]:
+    """Materialise the daily asset graph for `run_date` in process; metadata per asset key.
+
+    Dagster's and dbt's progress goes to `logs/run-<D>.log` in the data folder (ids and counts,
+    no personal data), or to the terminal with `verbose`.
+    """
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.resources import run_config_for
+
+    log_path = settings.data_dir / "logs" / f"run-{run_date.isoformat()}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    job = defs.resolve_job_def("feedback_daily_run")
+    with contextlib.nullcontext() if verbose else _output_to(log_path):
+        result = job.execute_in_process(
+            run_config=run_config_for(run_date),
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+    if not result.success:
+        failures = [
+            f"step {event.step_key}: {_root_cause(event.step_failure_data.error)}"
+            for event in result.all_events
+            if event.is_step_failure and event.step_failure_data.error is not None
+        ]
+        details = "" if verbose else f"\n(Dagster's and dbt's log: {_shown(log_path)})"
+        raise RunFailed("\n".join(failures or ["the run did not complete"]) + details)
+    metadata: dict[str, dict] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        metadata[materialization.asset_key.to_user_string()] = {
+            key: value.value for key, value in materialization.metadata.items()
+        }
+    return metadata
+
+
+@contextlib.contextmanager
+def _output_to(path: Path):
+    """Send this process's stdout and stderr (file descriptors included: Dagster's handlers and
+    dbt's stream hold them) to `path` for the duration."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("a", encoding="utf-8") as log_file:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _shown(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
+
+
+def print_summary(settings: Settings, run_date: date, metadata: dict[str, dict]) -> None:
+    """Counts and ids only: no names, addresses or comments."""
+    load = metadata.get("raw/contact_events", {})
+    with connect(settings.warehouse_path) as conn:
+        loaded, rejected = conn.execute(
+            "select coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0)"
+            " from audit.ingested_files where ingested_at = ?::timestamptz and reason is null",
+            [load.get("loaded_at") or "1970-01-01"],
+        ).fetchone()
+        kept_aside = conn.execute(
+            "select source || '/' || file_name, reason from audit.ingested_files"
+            " where ingested_at = ?::timestamptz and reason is not null and stored_path is not null",
+            [load.get("loaded_at") or "1970-01-01"],
+        ).fetchall()
+    print(f"feedback run for {run_date}: completed")
+    print(
+        f"  landing: {load.get('files_loaded', 0)} file(s) loaded, {loaded} row(s) loaded, "
+        f"{rejected} rejected (audit.rejected_records), {load.get('files_repeated', 0)} "
+        f"repeated delivery(ies), {len(kept_aside)} kept aside in quarantine/"
+    )
+    for name, reason in kept_aside:
+        print(f"    quarantined {name}: {reason}")
+    send = metadata.get("sending/invitation_emails", {})
+    where = f"SMTP {settings.smtp.host}" if settings.smtp else "outbox/"
+    print(
+        f"  invitations: {send.get('sent', 0)} sent to {where}, {send.get('refused', 0)} "
+        f"refused by the server, {send.get('already_sent', 0)} sent on this date before"
+    )
+    mask = metadata.get("privacy/personal_data_masking", {})
+    masked = sum(v for k, v in mask.items() if k.startswith("masked_"))
+    print(
+        f"  masking: {masked} record(s) past 3 months masked, "
+        f"{mask.get('files_deleted', 0)} stored file(s) and {mask.get('messages_deleted', 0)} "
+        "message(s) deleted"
+    )
+    publication = metadata.get("public/klanttevredenheid", {})
+    status = publication.get("status", "not run")
+    quarter = publication.get("quarter", "")
+    if status == "published":
+        print(
+            f"  published: {quarter} average {publication['average_grade']} over "
+            f"{publication['response_count']} response(s) in public/klanttevredenheid.json"
+        )
+    else:
+        print(f"  publication of {quarter}: {status.replace('_', ' ')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="feedback", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="the scheduled run for run date D")
+    run.add_argument("--as-of", help="run date D, YYYY-MM-DD (default: today in Amsterdam)")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's progress")
+    demo = commands.add_parser("demo", help="synthetic data through a simulated period")
+    demo.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's progress")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
+
+    try:
+        settings = Settings.from_env()
+        if args.command == "demo":
+            from feedback.demo import run_demo
+
+            return run_demo(settings, verbose=args.verbose)
+        run_date = parse_run_date(args.as_of)
+        metadata = execute_run(settings, run_date, verbose=args.verbose)
+        print_summary(settings, run_date, metadata)
+        return 0
+    except (ValueError, RunFailed) as error:
+        print(f"feedback {args.command} failed: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

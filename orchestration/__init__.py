@@ -1,0 +1,1 @@
+"""Dagster definitions for the feedback warehouse: one asset graph per run date."""

@@ -1,0 +1,73 @@
+"""The Python steps of a run: load the landing files, send, mask, publish.
+
+Each is a thin asset over a function of the `feedback` package; the asset only passes the run
+date and reports counts (never personal data) as metadata.
+"""
+
+from dataclasses import asdict
+
+import dagster as dg
+
+from feedback.loading import load_landing
+from feedback.masking import mask_expired
+from feedback.publishing import publish_quarter
+from feedback.sending import send_due_invitations
+from orchestration.assets.dbt import MASKING_KEY
+from orchestration.resources import RunDate, settings
+
+RAW_TABLES = ("contact_events", "kcm_responses", "opt_outs", "ingestions", "unreadable_rows")
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["raw", table], group_name="landing") for table in RAW_TABLES],
+    name="load_landing_files",
+)
+def load_landing_files(context: dg.AssetExecutionContext, run_date: RunDate):
+    """New files under landing/, each loaded once into the raw tables (or kept aside)."""
+    summary = load_landing(settings())
+    metadata = asdict(summary) | {"files_quarantined": len(summary.files_quarantined)}
+    for table in RAW_TABLES:
+        yield dg.MaterializeResult(asset_key=["raw", table], metadata=metadata)
+
+
+@dg.asset(
+    key=["sending", "invitation_emails"],
+    deps=[dg.AssetKey(["intermediate", "int_invitations__due"])],
+    group_name="sending",
+)
+def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
+    """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations."""
+    summary = send_due_invitations(settings(), run_date.date())
+    return dg.MaterializeResult(metadata=asdict(summary))
+
+
+@dg.asset(
+    key=MASKING_KEY,
+    deps=[invitation_emails.key, dg.AssetKey(["intermediate", "int_personal_data__expired"])],
+    group_name="privacy",
+)
+def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
+    """Personal data past 3 months masked in the raw tables, the ledger and the files."""
+    summary = mask_expired(settings(), run_date.date())
+    return dg.MaterializeResult(
+        metadata={
+            **{f"masked_{kind}": n for kind, n in summary.records_masked.items()},
+            "files_deleted": summary.files_deleted,
+            "messages_deleted": summary.messages_deleted,
+        }
+    )
+
+
+@dg.asset(
+    key=["public", "klanttevredenheid"],
+    deps=[dg.AssetKey(["marts", "quarterly_satisfaction"])],
+    group_name="publishing",
+)
+def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
+    """public/klanttevredenheid.json: the quarter just ended, rewritten when its figure changes."""
+    publication = publish_quarter(settings(), run_date.date())
+    metadata = {"status": publication.status, "quarter": publication.quarter}
+    if publication.figure:
+        metadata["average_grade"] = publication.figure["average_grade"]
+        metadata["response_count"] = publication.figure["response_count"]
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,33 @@
+"""The one Definitions object: `dagster dev` shows it, `feedback run` executes it."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import dbt_marts, dbt_rules
+from orchestration.assets.feedback import (
+    invitation_emails,
+    load_landing_files,
+    personal_data_masking,
+    published_figure,
+)
+from orchestration.jobs import daily_run, quarter_close
+from orchestration.project import dbt_project
+from orchestration.resources import RunDate
+from orchestration.schedules import daily_schedule, quarterly_schedule
+
+defs = dg.Definitions(
+    assets=[
+        load_landing_files,
+        dbt_rules,
+        invitation_emails,
+        personal_data_masking,
+        dbt_marts,
+        published_figure,
+    ],
+    jobs=[daily_run, quarter_close],
+    schedules=[daily_schedule, quarterly_schedule],
+    resources={
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
+        "run_date": RunDate(),
+    },
+)

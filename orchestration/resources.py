@@ -1,0 +1,24 @@
+"""Run configuration shared by every asset of a run."""
+
+from datetime import date
+
+import dagster as dg
+
+from feedback.settings import Settings, parse_run_date
+
+
+class RunDate(dg.ConfigurableResource):
+    """The run date D: the run acts as the scheduled run on the morning of D."""
+
+    as_of: str = ""
+
+    def date(self) -> date:
+        return parse_run_date(self.as_of)
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def run_config_for(run_date: date) -> dict:
+    return {"resources": {"run_date": {"config": {"as_of": run_date.isoformat()}}}}

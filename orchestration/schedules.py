@@ -1,0 +1,29 @@
+"""When runs happen, in Europe/Amsterdam: every morning, and on the first of each quarter."""
+
+import dagster as dg
+
+from feedback.settings import BUSINESS_TIME_ZONE
+from orchestration.jobs import daily_run, quarter_close
+from orchestration.resources import run_config_for
+
+
+def _run_for_scheduled_date(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    run_date = context.scheduled_execution_time.astimezone(BUSINESS_TIME_ZONE).date()
+    return dg.RunRequest(run_key=run_date.isoformat(), run_config=run_config_for(run_date))
+
+
+daily_schedule = dg.ScheduleDefinition(
+    name="daily_run_schedule",
+    job=daily_run,
+    cron_schedule="0 6 * * *",
+    execution_timezone="Europe/Amsterdam",
+    execution_fn=_run_for_scheduled_date,
+)
+
+quarterly_schedule = dg.ScheduleDefinition(
+    name="quarter_close_schedule",
+    job=quarter_close,
+    cron_schedule="0 7 1 1,4,7,10 *",
+    execution_timezone="Europe/Amsterdam",
+    execution_fn=_run_for_scheduled_date,
+)
