@@ -103,7 +103,8 @@ def print_summary(settings: Settings, run_date: date, metadata: dict[str, dict])
         ).fetchone()
         kept_aside = conn.execute(
             "select source || '/' || file_name, reason from audit.ingested_files"
-            " where ingested_at = ?::timestamptz and reason is not null and stored_path is not null",
+            " where ingested_at = ?::timestamptz and reason is not null"
+            " and stored_path is not null",
             [load.get("loaded_at") or "1970-01-01"],
         ).fetchall()
     print(f"feedback run for {run_date}: completed")

@@ -90,7 +90,7 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
             ).fetchall()
         )
         conn.begin()
-        for kind, statement in _UPDATES.items():
+        for statement in _UPDATES.values():
             conn.execute(statement.format(expired=EXPIRED), {"run_date": run_date})
         conn.commit()
 

@@ -66,7 +66,7 @@ class RecipientRefused(Exception):
 
 
 class OutboxTransport:
-    """Writes each message as `outbox/<invitation_id>.eml` (atomically: a reader never sees half)."""
+    """Writes each message as `outbox/<invitation_id>.eml`, atomically: never half a file."""
 
     def __init__(self, outbox: Path):
         self.outbox = outbox

@@ -106,7 +106,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection: dbt runs in a subprocess and needs the file's lock between steps."""
+    """A short-lived connection: dbt, in a subprocess, needs the file's lock between steps."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(path))
     try:
