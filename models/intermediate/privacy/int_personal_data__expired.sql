@@ -32,10 +32,7 @@ expired_contact_rows as (
         ingestion_id,
         line_number,
         cast(null as varchar) as invitation_id,
-        coalesce(
-            {{ amsterdam_date('occurred_at') }},
-            {{ amsterdam_date('loaded_at') }}
-        ) as reference_date,
+        coalesce(contact_date, {{ amsterdam_date('loaded_at') }}) as reference_date,
         cast(null as varchar) as redacted_comment,
         cast(null as json) as redacted_extra_answers
     from contact_rows
@@ -48,10 +45,7 @@ expired_response_rows as (
         ingestion_id,
         line_number,
         cast(null as varchar) as invitation_id,
-        coalesce(
-            {{ amsterdam_date('completed_at') }},
-            {{ amsterdam_date('loaded_at') }}
-        ) as reference_date,
+        coalesce(completed_on, {{ amsterdam_date('loaded_at') }}) as reference_date,
         {{ redact_personal_data('comment') }} as redacted_comment,
         cast({{ redact_personal_data('cast(extra_answers as varchar)') }} as json)
             as redacted_extra_answers

@@ -20,7 +20,7 @@ final as (
         customer_id,
         contact_type,
         occurred_at,
-        {{ amsterdam_date('occurred_at') }} as contact_date,
+        contact_date,
         email,
         customer_name,
         product,

@@ -20,7 +20,7 @@ final as (
         invitation_id,
         questionnaire_id,
         completed_at,
-        {{ amsterdam_date('completed_at') }} as completed_on,
+        completed_on,
         grade,
         comment,
         extra_answers,

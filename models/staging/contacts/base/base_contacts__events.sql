@@ -11,6 +11,7 @@ typed as (
         nullif(trim(customer_id), '') as customer_id,
         nullif(trim(contact_type), '') as contact_type,
         {{ parse_timestamp('occurred_at') }} as occurred_at,
+        {{ amsterdam_date(parse_timestamp('occurred_at')) }} as contact_date,
         nullif(trim(occurred_at), '') as occurred_at_text,
         nullif(trim(email), '') as email,
         nullif(trim(customer_name), '') as customer_name,

@@ -11,6 +11,7 @@ typed as (
         nullif(trim(invitation_id), '') as invitation_id,
         nullif(trim(questionnaire_id), '') as questionnaire_id,
         {{ parse_timestamp('completed_at') }} as completed_at,
+        {{ amsterdam_date(parse_timestamp('completed_at')) }} as completed_on,
         nullif(trim(completed_at), '') as completed_at_text,
         nullif(trim(grade), '') as grade_text,
         case
