@@ -16,7 +16,8 @@ final as (
         case outcome
             when 'invited' then 'invited; e-mail sent on ' || invitation_sent_on
             when 'due' then 'due on ' || run_date || ' but not sent yet'
-            when 'awaiting_next_run' then 'occurred on or after ' || run_date || '; a later run decides'
+            when 'awaiting_next_run'
+                then 'occurred on or after ' || run_date || '; a later run decides'
             when 'not_surveyed_type' then 'contact type ' || contact_type || ' is not surveyed'
             when 'no_valid_email' then 'no valid e-mail address on this contact'
             when 'opted_out' then 'the customer opted out of invitations'
@@ -27,7 +28,8 @@ final as (
             when 'later_contact_chosen'
                 then 'a more recent contact of the customer is invited in this run'
             when 'past_catch_up_bound'
-                then 'more than ' || {{ var('catch_up_days') }} || ' days old before it could be invited'
+                then 'older than the catch-up bound of '
+                    || {{ var('catch_up_days') }} || ' days before it could be invited'
         end as outcome_explanation,
         invitation_id,
         invitation_sent_on,

@@ -61,7 +61,7 @@ blocking_invitations as (
     inner join invitations_sent
         on
             contacts_with_facts.customer_id = invitations_sent.customer_id
-            and invitations_sent.contact_event_id != contacts_with_facts.contact_event_id
+            and contacts_with_facts.contact_event_id != invitations_sent.contact_event_id
             and invitations_sent.sent_on
             > contacts_with_facts.contact_date - {{ var('invitation_quiet_days') }}
     group by contacts_with_facts.contact_event_id
@@ -98,18 +98,25 @@ classified as (
         on contacts_with_facts.contact_event_id = blocking_invitations.contact_event_id
 ),
 
-ranked as (
+eligible_ranks as (
     -- at most one invitation per customer and run: the most recent eligible contact
     select
-        *,
-        case
-            when rule_outcome = 'eligible'
-                then row_number() over (
-                    partition by customer_id, rule_outcome = 'eligible'
-                    order by occurred_at desc, contact_event_id desc
-                )
-        end as eligible_rank
+        contact_event_id,
+        row_number() over (
+            partition by customer_id
+            order by occurred_at desc, contact_event_id desc
+        ) as eligible_rank
     from classified
+    where rule_outcome = 'eligible'
+),
+
+ranked as (
+    select
+        classified.*,
+        eligible_ranks.eligible_rank
+    from classified
+    left join eligible_ranks
+        on classified.contact_event_id = eligible_ranks.contact_event_id
 ),
 
 final as (

@@ -5,13 +5,20 @@ events as (
     where rejection_reason is null
 ),
 
-latest_delivery as (
+ranked_deliveries as (
     -- files load in name order, so a later delivery of an event replaces an earlier one
-    select * from events
-    qualify row_number() over (
-        partition by event_id
-        order by ingestion_id desc, line_number desc
-    ) = 1
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by ingestion_id desc, line_number desc
+        ) as delivery_rank
+    from events
+),
+
+latest_delivery as (
+    select * from ranked_deliveries
+    where delivery_rank = 1
 ),
 
 final as (

@@ -5,13 +5,20 @@ responses as (
     where rejection_reason is null
 ),
 
-latest_delivery as (
+ranked_deliveries as (
     -- KCM redelivers corrected answers under the same response_id
-    select * from responses
-    qualify row_number() over (
-        partition by response_id
-        order by ingestion_id desc, line_number desc
-    ) = 1
+    select
+        *,
+        row_number() over (
+            partition by response_id
+            order by ingestion_id desc, line_number desc
+        ) as delivery_rank
+    from responses
+),
+
+latest_delivery as (
+    select * from ranked_deliveries
+    where delivery_rank = 1
 ),
 
 final as (
