@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv ui clean
 
 $(BIN)/feedback: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -23,9 +24,14 @@ lint: venv
 	$(BIN)/ruff format --check feedback orchestration tests
 	$(BIN)/sqlfluff lint models macros analyses tests
 
+# dbt's unit and data tests on an empty warehouse of their own, then the end-to-end tests.
 test: venv lint
-	$(BIN)/dbt build --quiet --target unit_test
+	tmp=$$(mktemp -d) && FEEDBACK_DATA_DIR=$$tmp $(BIN)/dbt build --quiet; status=$$?; rm -rf "$$tmp"; exit $$status
 	$(BIN)/pytest
+
+# The Dagster UI on http://127.0.0.1:3000 (dagster.yaml here keeps its telemetry off).
+ui: venv
+	$(BIN)/dagster dev
 
 clean:
 	rm -rf $(VENV) target logs dbt_packages data

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -71,7 +71,8 @@ class LoadSummary:
     files_quarantined: list[str] = field(default_factory=list)
 
 
-def load_landing(settings: Settings) -> LoadSummary:
+def load_landing(settings: Settings, run_date: date) -> LoadSummary:
+    """Load every new file under landing/ in the run for `run_date`."""
     loaded_at = datetime.now(UTC)
     summary = LoadSummary(loaded_at=loaded_at.isoformat())
     with connect(settings.warehouse_path) as conn:
@@ -80,12 +81,42 @@ def load_landing(settings: Settings) -> LoadSummary:
             folder.mkdir(parents=True, exist_ok=True)
             # Deliveries are named by date: name order is delivery order.
             for path in sorted(p for p in folder.iterdir() if p.is_file() and _is_csv(p)):
-                _ingest_file(conn, settings, source, path, loaded_at, summary)
+                _ingest_file(conn, settings, source, path, loaded_at, run_date, summary)
     return summary
 
 
 def _is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv" and not path.name.startswith(".")
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One landed file in this run, as `raw.ingestions` records it."""
+
+    ingestion_id: int
+    source: Source
+    path: Path
+    sha256: str
+    loaded_at: datetime
+    run_date: date
+
+    def record(self, conn, rows_read: int, stored: str | None, reason: str | None) -> None:
+        conn.execute(
+            "insert into raw.ingestions by name select ? as ingestion_id, ? as source,"
+            " ? as file_name, ? as sha256, ? as rows_read, ? as ingested_at, ? as run_date,"
+            " ? as stored_path, ? as reason",
+            [
+                self.ingestion_id,
+                self.source.name,
+                self.path.name,
+                self.sha256,
+                rows_read,
+                self.loaded_at,
+                self.run_date,
+                stored,
+                reason,
+            ],
+        )
 
 
 def _ingest_file(
@@ -94,6 +125,7 @@ def _ingest_file(
     source: Source,
     path: Path,
     loaded_at: datetime,
+    run_date: date,
     summary: LoadSummary,
 ) -> None:
     content = path.read_bytes()
@@ -104,82 +136,39 @@ def _ingest_file(
         [source.name, sha256],
     ).fetchone()
     ingestion_id = conn.execute("select nextval('raw.ingestion_id_seq')").fetchone()[0]
+    delivery = _Delivery(ingestion_id, source, path, sha256, loaded_at, run_date)
     if earlier is not None:
         # The same content again loads nothing; its rows are already in the warehouse.
-        _record(
-            conn,
-            ingestion_id,
-            source,
-            path,
-            sha256,
-            0,
-            loaded_at,
-            None,
-            f"same content as ingestion {earlier[0]}, loaded before; nothing loaded",
+        delivery.record(
+            conn, 0, None, f"same content as ingestion {earlier[0]}, loaded before; nothing loaded"
         )
         path.unlink()
         summary.files_repeated += 1
         log.info("%s/%s: repeated delivery, nothing loaded", source.name, path.name)
         return
 
-    stored = settings.archive_dir / source.name / f"{ingestion_id:06d}-{path.name}"
+    stored = Path("archive") / source.name / f"{ingestion_id:06d}-{path.name}"
     conn.begin()
     try:
         rows_read, unreadable = _read_into_raw(conn, source, path, content, ingestion_id, loaded_at)
-        _record(
-            conn,
-            ingestion_id,
-            source,
-            path,
-            sha256,
-            rows_read,
-            loaded_at,
-            stored.relative_to(settings.data_dir),
-            None,
-        )
+        delivery.record(conn, rows_read, str(stored), None)
         conn.commit()
     except UnreadableFile as problem:
         conn.rollback()
-        stored = settings.quarantine_dir / source.name / f"{ingestion_id:06d}-{path.name}"
-        _record(
-            conn,
-            ingestion_id,
-            source,
-            path,
-            sha256,
-            0,
-            loaded_at,
-            stored.relative_to(settings.data_dir),
-            str(problem),
-        )
-        _move(path, stored)
+        stored = Path("quarantine") / source.name / f"{ingestion_id:06d}-{path.name}"
+        delivery.record(conn, 0, str(stored), str(problem))
+        _move(path, settings.data_dir / stored)
         summary.files_quarantined.append(f"{source.name}/{path.name}")
         log.warning("%s/%s kept aside in quarantine: %s", source.name, path.name, problem)
         return
     except BaseException:
         conn.rollback()
         raise
-    _move(path, stored)
+    _move(path, settings.data_dir / stored)
     summary.files_loaded += 1
     summary.rows_read += rows_read
     summary.rows_unreadable += unreadable
     log.info("%s/%s: %d rows read, %d unreadable", source.name, path.name, rows_read, unreadable)
-
-
-def _record(conn, ingestion_id, source, path, sha256, rows_read, loaded_at, stored, reason) -> None:
-    conn.execute(
-        "insert into raw.ingestions values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            ingestion_id,
-            source.name,
-            path.name,
-            sha256,
-            rows_read,
-            loaded_at,
-            str(stored) if stored else None,
-            reason,
-        ],
-    )
 
 
 def _move(path: Path, target: Path) -> None:

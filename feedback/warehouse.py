@@ -35,6 +35,8 @@ create table if not exists raw.ingestions (
     sha256 varchar not null,
     rows_read integer not null,
     ingested_at timestamptz not null,
+    -- the run date D of the run that took the file in
+    run_date date not null,
     stored_path varchar,
     reason varchar
 );

@@ -24,7 +24,7 @@ RAW_TABLES = ("contact_events", "kcm_responses", "opt_outs", "ingestions", "unre
 )
 def load_landing_files(context: dg.AssetExecutionContext, run_date: RunDate):
     """New files under landing/, each loaded once into the raw tables (or kept aside)."""
-    summary = load_landing(settings())
+    summary = load_landing(settings(), run_date.date())
     metadata = asdict(summary) | {"files_quarantined": len(summary.files_quarantined)}
     for table in RAW_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", table], metadata=metadata)

@@ -1,7 +1,10 @@
 -- After a run, no mart holds a customer id on a record older than the masking cutoff.
 -- A warning, not an error: a bare `dbt build` for a later date than the last run's masking
 -- step would find what that step has yet to mask.
-{{ config(severity='warn') }}
+{{ config(
+    severity='warn',
+    meta={'dagster': {'ref': {'name': 'feedback_invitations'}}},
+) }}
 
 with
 

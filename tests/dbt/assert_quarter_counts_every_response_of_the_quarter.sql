@@ -1,4 +1,6 @@
 -- The published figure counts every valid response of a complete quarter, over all types.
+{{ config(meta={'dagster': {'ref': {'name': 'quarterly_satisfaction'}}}) }}
+
 with
 
 quarters as (

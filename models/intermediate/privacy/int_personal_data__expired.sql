@@ -2,8 +2,9 @@
 
 -- What the masking step clears after run date D: every record holding personal data whose
 -- reference date is before the cutoff and that is not masked yet. A record whose own date does
--- not parse (a rejected row) counts from the day it was loaded. Opt-outs are kept: they must
--- be honoured. The masking step applies this list to the raw tables, the ledger and the files.
+-- not parse (a rejected row, a quarantined file) counts from the run date that loaded it.
+-- Opt-outs are kept: they must be honoured. The masking step applies this list to the raw
+-- tables, the ledger and the files.
 with
 
 contact_rows as (
@@ -29,41 +30,46 @@ ingestions as (
 expired_contact_rows as (
     select
         'contact_event' as record_kind,
-        ingestion_id,
-        line_number,
+        contact_rows.ingestion_id,
+        contact_rows.line_number,
         cast(null as varchar) as invitation_id,
-        coalesce(contact_date, {{ amsterdam_date('loaded_at') }}) as reference_date,
+        coalesce(contact_rows.contact_date, ingestions.ingested_for_run_date)
+            as reference_date,
         cast(null as varchar) as redacted_comment,
         cast(null as json) as redacted_extra_answers
     from contact_rows
-    where masked_on is null
+    left join ingestions on contact_rows.ingestion_id = ingestions.ingestion_id
+    where contact_rows.masked_on is null
 ),
 
 expired_response_rows as (
     select
         'kcm_response' as record_kind,
-        ingestion_id,
-        line_number,
+        response_rows.ingestion_id,
+        response_rows.line_number,
         cast(null as varchar) as invitation_id,
-        coalesce(completed_on, {{ amsterdam_date('loaded_at') }}) as reference_date,
-        {{ redact_personal_data('comment') }} as redacted_comment,
-        cast({{ redact_personal_data('cast(extra_answers as varchar)') }} as json)
+        coalesce(response_rows.completed_on, ingestions.ingested_for_run_date)
+            as reference_date,
+        {{ redact_personal_data('response_rows.comment') }} as redacted_comment,
+        cast({{ redact_personal_data('cast(response_rows.extra_answers as varchar)') }} as json)
             as redacted_extra_answers
     from response_rows
-    where masked_on is null
+    left join ingestions on response_rows.ingestion_id = ingestions.ingestion_id
+    where response_rows.masked_on is null
 ),
 
 expired_unreadable_rows as (
     select
         'unreadable_row' as record_kind,
-        ingestion_id,
-        line_number,
+        unreadable_rows.ingestion_id,
+        unreadable_rows.line_number,
         cast(null as varchar) as invitation_id,
-        {{ amsterdam_date('loaded_at') }} as reference_date,
+        ingestions.ingested_for_run_date as reference_date,
         cast(null as varchar) as redacted_comment,
         cast(null as json) as redacted_extra_answers
     from unreadable_rows
-    where masked_on is null
+    left join ingestions on unreadable_rows.ingestion_id = ingestions.ingestion_id
+    where unreadable_rows.masked_on is null
 ),
 
 expired_invitations as (
@@ -86,7 +92,7 @@ expired_quarantined_files as (
         ingestion_id,
         cast(null as integer) as line_number,
         cast(null as varchar) as invitation_id,
-        ingested_on as reference_date,
+        ingested_for_run_date as reference_date,
         cast(null as varchar) as redacted_comment,
         cast(null as json) as redacted_extra_answers
     from ingestions

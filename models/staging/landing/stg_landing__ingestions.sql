@@ -12,7 +12,7 @@ final as (
         sha256,
         rows_read,
         ingested_at,
-        {{ amsterdam_date('ingested_at') }} as ingested_on,
+        run_date as ingested_for_run_date,
         stored_path,
         reason,
         reason is null as is_loaded

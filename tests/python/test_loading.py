@@ -1,0 +1,116 @@
+"""Loading: every delivered row is loaded or rejected with its reason; files load once."""
+
+from conftest import CONTACT_HEADER
+
+KCM_FILE = (
+    "\ufeffresponse_id;invitation_id;questionnaire_id;completed_at;grade;comment;q_service;q_extra\r\n"
+    'r1;inv-a;KCM-SQ-01;2026-02-10T10:00:00Z;8;"Goed geholpen;\r\nheel snel";ja;\r\n'
+    "r2;inv-b;KCM-SQ-01;2026-02-11 09:00:00;11;te hoog;ja;x\r\n"
+    "r3;inv-c;KCM-SQ-01;2026-02-12 09:00:00;7.5;half;nee;x\r\n"
+    "r4;inv-d;KCM-SQ-01;gisteren;6;geen datum;nee;x\r\n"
+    ";inv-e;KCM-SQ-01;2026-02-12 09:00:00;6;geen id;nee;x\r\n"
+    "r6;inv-f;KCM-SQ-01;2026-02-12 09:00:00;9;te veel;kolommen;x;y\r\n"
+    'r7;inv-g;KCM-SQ-01;2026-02-13 09:00:00;10;"zegt ""top""";ja;x\r\n'
+)
+
+
+def test_kcm_delivery_loads_valid_rows_and_rejects_the_rest_with_reasons(data, run):
+    data.land("kcm_responses", "kcm-2026-02-14.csv", KCM_FILE)
+    data.land("contact_events", "contacts-2026-02-14.csv", CONTACT_HEADER)
+    run("2026-02-15")
+
+    responses = data.query(
+        "select response_id, grade, comment, extra_answers from marts.survey_responses"
+        " order by response_id"
+    )
+    assert responses == [
+        ("r1", 8, "Goed geholpen;\r\nheel snel", '{"q_service":"ja","q_extra":null}'),
+        ("r7", 10, 'zegt "top"', '{"q_service":"ja","q_extra":"x"}'),
+    ]
+    # The header is line 1; r1's quoted comment spans two physical lines but is one record.
+    rejected = data.query(
+        "select line_number, reason from audit.rejected_records"
+        " where source = 'kcm_responses' order by line_number"
+    )
+    assert rejected == [
+        (3, "grade is not a whole number from 1 to 10"),
+        (4, "grade is not a whole number from 1 to 10"),
+        (5, "completed_at is not an ISO 8601 timestamp"),
+        (6, "missing response_id"),
+        (7, "TOO MANY COLUMNS: Expected Number of Columns: 8 Found: 9"),
+    ]
+    row = data.query(
+        "select row_as_delivered from audit.rejected_records where line_number = 3"
+        " and source = 'kcm_responses'"
+    )[0][0]
+    assert '"grade":"11"' in row
+    files = data.query(
+        "select source, file_name, rows_loaded, rows_rejected, reason from audit.ingested_files"
+        " order by source"
+    )
+    assert files == [
+        ("contact_events", "contacts-2026-02-14.csv", 0, 0, None),
+        ("kcm_responses", "kcm-2026-02-14.csv", 2, 5, None),
+    ]
+    assert not list((data.root / "landing" / "kcm_responses").iterdir())
+    assert len(list((data.root / "archive" / "kcm_responses").iterdir())) == 1
+
+
+def test_same_content_again_loads_nothing_and_a_later_delivery_replaces(data, run):
+    first = KCM_FILE
+    data.land("kcm_responses", "kcm-2026-02-14.csv", first)
+    run("2026-02-15")
+
+    # The same content under another name, and a correction of r1 in a later delivery.
+    data.land("kcm_responses", "kcm-2026-02-15-copy.csv", first)
+    data.land(
+        "kcm_responses",
+        "kcm-2026-02-16.csv",
+        "response_id;invitation_id;questionnaire_id;completed_at;grade;comment\n"
+        "r1;inv-a;KCM-SQ-01;2026-02-10T10:00:00Z;9;gecorrigeerd\n",
+    )
+    _, output = run("2026-02-17")
+    assert "1 file(s) loaded, 1 row(s) loaded, 0 rejected" in output
+    assert "1 repeated delivery" in output
+
+    assert data.query(
+        "select response_id, grade, comment from marts.survey_responses order by response_id"
+    ) == [("r1", 9, "gecorrigeerd"), ("r7", 10, 'zegt "top"')]
+    # Six readable records of the first file and the correction: the copy added none.
+    assert data.query("select count(*) from raw.kcm_responses") == [(7,)]
+    repeated = data.query(
+        "select rows_loaded, reason from audit.ingested_files where file_name like '%copy%'"
+    )
+    assert repeated[0][0] == 0 and repeated[0][1].startswith("same content as ingestion")
+
+
+def test_unreadable_files_are_kept_aside_with_a_clear_reason(data, run):
+    data.land(
+        "contact_events",
+        "2026-02-14-latin1.csv",
+        CONTACT_HEADER + "e1,k1,new_policy,2026-02-13 10:00:00,a@b.nl,Jos\xe9,,\n",
+        encoding="latin-1",
+    )
+    data.land("contact_events", "2026-02-14-header.csv", "event_id;customer_id\ne1;k1\n")
+    data.land("opt_outs", "2026-02-14-empty.csv", "")
+    _, output = run("2026-02-15")
+
+    reasons = dict(
+        data.query("select file_name, reason from audit.ingested_files where reason is not null")
+    )
+    assert reasons["2026-02-14-latin1.csv"].startswith("not UTF-8 text (invalid byte at position")
+    # Semicolons where commas belong: the header reads as one unknown column.
+    assert reasons["2026-02-14-header.csv"] == (
+        "the header lacks column(s) event_id, customer_id, contact_type, occurred_at, email, "
+        "customer_name, product, channel; expected a header like 'event_id,customer_id,"
+        "contact_type,occurred_at,email,customer_name,product,channel' (separated by ',')"
+    )
+    assert reasons["2026-02-14-empty.csv"].startswith("the file is empty")
+    assert "3 kept aside in quarantine/" in output
+    kept = sorted(p.name for p in (data.root / "quarantine").rglob("*.csv"))
+    assert kept == [
+        "000001-2026-02-14-header.csv",
+        "000002-2026-02-14-latin1.csv",
+        "000003-2026-02-14-empty.csv",
+    ]
+    assert data.query("select count(*) from raw.contact_events") == [(0,)]
