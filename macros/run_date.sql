@@ -4,7 +4,7 @@
     {%- if as_of in (none, '') -%}
         {%- set as_of = modules.datetime.datetime.now(
             modules.pytz.timezone('Europe/Amsterdam')).date().isoformat() -%}
-    {%- elif not modules.re.fullmatch('\d{4}-\d{2}-\d{2}', as_of | string) -%}
+    {%- elif not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', as_of | string) -%}
         {{ exceptions.raise_compiler_error(
             "var as_of=" ~ as_of ~ " is not a date like 2026-04-01") }}
     {%- endif -%}

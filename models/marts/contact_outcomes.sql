@@ -26,7 +26,8 @@ final as (
             when 'emailed_after_contact'
                 then 'an invitation was sent on ' || blocking_sent_on || ', after this contact'
             when 'later_contact_chosen'
-                then 'a more recent contact of the customer is invited in this run'
+                then 'a more recent contact of the customer was chosen, invited on '
+                    || coalesce(cast(blocking_sent_on as varchar), run_date || ' (this run)')
             when 'past_catch_up_bound'
                 then 'older than the catch-up bound of '
                     || {{ var('catch_up_days') }} || ' days before it could be invited'

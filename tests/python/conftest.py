@@ -1,8 +1,10 @@
-"""Fixtures: a temporary data folder with real landing files, and `feedback run` in process."""
+"""A temporary data folder with real landing files, and `feedback run` on it, in process."""
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,9 +13,25 @@ import pytest
 
 from feedback import cli
 
+CONTACT_HEADER = (
+    "event_id,customer_id,contact_type,occurred_at,email,customer_name,product,channel\n"
+)
+KCM_HEADER = "response_id;invitation_id;questionnaire_id;completed_at;grade;comment\n"
+
+_SETTINGS = (
+    "FEEDBACK_SMTP_HOST",
+    "FEEDBACK_SMTP_PORT",
+    "FEEDBACK_SMTP_USER",
+    "FEEDBACK_SMTP_PASSWORD",
+    "FEEDBACK_SMTP_STARTTLS",
+    "FEEDBACK_SENDER_ADDRESS",
+)
+
 
 @dataclass
 class DataFolder:
+    """One `FEEDBACK_DATA_DIR`: what lands in it, the runs on it, and what they leave."""
+
     root: Path
 
     def land(self, source: str, name: str, text: str, encoding: str = "utf-8") -> Path:
@@ -23,6 +41,23 @@ class DataFolder:
         path = folder / name
         path.write_bytes(text.encode(encoding))
         return path
+
+    def run(
+        self, as_of: str, *, env: dict[str, str] | None = None, expect_success: bool = True
+    ) -> tuple[int, str]:
+        """`feedback run --as-of D` with this folder and `env` as the only settings."""
+        output = io.StringIO()
+        with pytest.MonkeyPatch.context() as patch:
+            for name in _SETTINGS:
+                patch.delenv(name, raising=False)
+            patch.setenv("FEEDBACK_DATA_DIR", str(self.root))
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            with redirect_stdout(output), redirect_stderr(output):
+                code = cli.main(["run", "--as-of", as_of])
+        if expect_success:
+            assert code == 0, output.getvalue()
+        return code, output.getvalue()
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         conn = duckdb.connect(str(self.root / "warehouse.duckdb"), read_only=True)
@@ -35,38 +70,17 @@ class DataFolder:
         path = self.root / "public" / "klanttevredenheid.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
+    def outbox(self) -> list[str]:
+        folder = self.root / "outbox"
+        return sorted(p.stem for p in folder.glob("*.eml")) if folder.exists() else []
+
 
 @pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataFolder:
-    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
-    for name in (
-        "FEEDBACK_SMTP_HOST",
-        "FEEDBACK_SMTP_PORT",
-        "FEEDBACK_SMTP_USER",
-        "FEEDBACK_SMTP_PASSWORD",
-        "FEEDBACK_SMTP_STARTTLS",
-        "FEEDBACK_SENDER_ADDRESS",
-    ):
-        monkeypatch.delenv(name, raising=False)
+def data(tmp_path: Path) -> DataFolder:
     return DataFolder(tmp_path)
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture):
-    """`feedback run --as-of D` in process; returns (exit code, printed output)."""
-
-    def run_for(as_of: str, expect_success: bool = True) -> tuple[int, str]:
-        code = cli.main(["run", "--as-of", as_of])
-        captured = capsys.readouterr()
-        output = captured.out + captured.err
-        if expect_success:
-            assert code == 0, output
-        return code, output
-
-    return run_for
-
-
-CONTACT_HEADER = (
-    "event_id,customer_id,contact_type,occurred_at,email,customer_name,product,channel\n"
-)
-KCM_HEADER = "response_id;invitation_id;questionnaire_id;completed_at;grade;comment\n"
+@pytest.fixture(scope="module")
+def module_data(tmp_path_factory: pytest.TempPathFactory) -> DataFolder:
+    """One data folder shared by a module's tests: its scenario runs once, then each test reads."""
+    return DataFolder(tmp_path_factory.mktemp("data"))

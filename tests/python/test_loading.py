@@ -14,10 +14,10 @@ KCM_FILE = (
 )
 
 
-def test_kcm_delivery_loads_valid_rows_and_rejects_the_rest_with_reasons(data, run):
+def test_kcm_delivery_loads_valid_rows_and_rejects_the_rest_with_reasons(data):
     data.land("kcm_responses", "kcm-2026-02-14.csv", KCM_FILE)
     data.land("contact_events", "contacts-2026-02-14.csv", CONTACT_HEADER)
-    run("2026-02-15")
+    data.run("2026-02-15")
 
     responses = data.query(
         "select response_id, grade, comment, extra_answers from marts.survey_responses"
@@ -56,10 +56,10 @@ def test_kcm_delivery_loads_valid_rows_and_rejects_the_rest_with_reasons(data, r
     assert len(list((data.root / "archive" / "kcm_responses").iterdir())) == 1
 
 
-def test_same_content_again_loads_nothing_and_a_later_delivery_replaces(data, run):
+def test_same_content_again_loads_nothing_and_a_later_delivery_replaces(data):
     first = KCM_FILE
     data.land("kcm_responses", "kcm-2026-02-14.csv", first)
-    run("2026-02-15")
+    data.run("2026-02-15")
 
     # The same content under another name, and a correction of r1 in a later delivery.
     data.land("kcm_responses", "kcm-2026-02-15-copy.csv", first)
@@ -69,7 +69,7 @@ def test_same_content_again_loads_nothing_and_a_later_delivery_replaces(data, ru
         "response_id;invitation_id;questionnaire_id;completed_at;grade;comment\n"
         "r1;inv-a;KCM-SQ-01;2026-02-10T10:00:00Z;9;gecorrigeerd\n",
     )
-    _, output = run("2026-02-17")
+    _, output = data.run("2026-02-17")
     assert "1 file(s) loaded, 1 row(s) loaded, 0 rejected" in output
     assert "1 repeated delivery" in output
 
@@ -84,7 +84,7 @@ def test_same_content_again_loads_nothing_and_a_later_delivery_replaces(data, ru
     assert repeated[0][0] == 0 and repeated[0][1].startswith("same content as ingestion")
 
 
-def test_unreadable_files_are_kept_aside_with_a_clear_reason(data, run):
+def test_unreadable_files_are_kept_aside_with_a_clear_reason(data):
     data.land(
         "contact_events",
         "2026-02-14-latin1.csv",
@@ -93,7 +93,7 @@ def test_unreadable_files_are_kept_aside_with_a_clear_reason(data, run):
     )
     data.land("contact_events", "2026-02-14-header.csv", "event_id;customer_id\ne1;k1\n")
     data.land("opt_outs", "2026-02-14-empty.csv", "")
-    _, output = run("2026-02-15")
+    _, output = data.run("2026-02-15")
 
     reasons = dict(
         data.query("select file_name, reason from audit.ingested_files where reason is not null")

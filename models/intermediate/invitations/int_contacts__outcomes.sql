@@ -14,6 +14,10 @@ opt_outs as (
     select * from {{ ref('stg_customers__opt_outs') }}
 ),
 
+ingestions as (
+    select * from {{ ref('stg_landing__ingestions') }}
+),
+
 invitations_sent as (
     select * from {{ ref('stg_ledger__invitations') }}
     where is_sent
@@ -30,6 +34,7 @@ contacts_with_facts as (
         contacts.customer_name,
         questionnaires.questionnaire_id,
         questionnaires.survey_link,
+        ingestions.ingested_for_run_date as loaded_for_run_date,
         {{ run_date() }} as run_date,
         questionnaires.questionnaire_id is not null as is_surveyed_type,
         {{ is_valid_email('contacts.email') }} as has_valid_email,
@@ -37,6 +42,7 @@ contacts_with_facts as (
     from contacts
     left join questionnaires on contacts.contact_type = questionnaires.contact_type
     left join opt_outs on contacts.customer_id = opt_outs.customer_id
+    left join ingestions on contacts.ingestion_id = ingestions.ingestion_id
 ),
 
 own_invitations as (
@@ -84,6 +90,13 @@ classified as (
             when contacts_with_facts.is_opted_out then 'opted_out'
             when blocking_invitations.blocking_sent_on <= contacts_with_facts.contact_date
                 then 'emailed_within_4_weeks_before'
+            -- the run that sent it saw this contact too, and chose a more recent one
+            when blocking_invitations.blocking_sent_on > contacts_with_facts.contact_date
+                and contacts_with_facts.loaded_for_run_date
+                <= blocking_invitations.blocking_sent_on
+                and contacts_with_facts.contact_date
+                >= blocking_invitations.blocking_sent_on - {{ var('catch_up_days') }}
+                then 'later_contact_chosen'
             when blocking_invitations.blocking_sent_on > contacts_with_facts.contact_date
                 then 'emailed_after_contact'
             when contacts_with_facts.contact_date
