@@ -67,12 +67,17 @@ def execute_run(settings: Settings, run_date: date, verbose: bool = False) -> di
 
 @contextlib.contextmanager
 def _output_to(path: Path):
-    """Send this process's stdout and stderr (file descriptors included: Dagster's handlers and
-    dbt's stream hold them) to `path` for the duration."""
+    """Send this process's stdout and stderr to `path` for the duration: the Python streams
+    (when they were replaced, as under a test) and the file descriptors behind them (dbt's
+    subprocess writes there)."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with path.open("a", encoding="utf-8") as log_file:
+    with (
+        path.open("a", encoding="utf-8") as log_file,
+        contextlib.redirect_stdout(log_file),
+        contextlib.redirect_stderr(log_file),
+    ):
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
         try:
