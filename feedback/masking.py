@@ -23,7 +23,8 @@ EXPIRED = "intermediate.int_personal_data__expired"
 _UPDATES = {
     "contact_event": """
         update raw.contact_events as target
-        set customer_id = null, email = null, customer_name = null, _masked_on = $run_date
+        set customer_id = null, email = null, customer_name = null, _extra_columns = null,
+            _masked_on = $run_date
         from {expired} as expired
         where expired.record_kind = 'contact_event'
             and target._ingestion_id = expired.ingestion_id

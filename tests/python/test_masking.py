@@ -1,0 +1,227 @@
+"""Masking: three calendar months after a record's date its personal data is gone everywhere.
+
+Three runs on one data folder: 2 March 2026 (old contacts, an old KCM delivery with rejected and
+unreadable rows, a file kept aside), 1 April (a response to the invitation of 2 March, and one
+of 20 March; the quarter closes) and 3 June, whose cutoff is 3 March: what is dated before it is
+masked, what is dated on 20 March or later is kept.
+"""
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pytest
+from conftest import CONTACT_HEADER, KCM_HEADER
+
+
+def invitation_id(contact_event_id: str) -> str:
+    digest = hashlib.md5(f"feedback-invitation:{contact_event_id}".encode()).hexdigest()
+    return f"inv-{digest[:20]}"
+
+
+OLD_CONTACTS = (
+    "event_id,customer_id,contact_type,occurred_at,email,customer_name,product,channel,notitie\n"
+    "c-olga,cust-olga-7781,service_question,2026-03-01 10:00:00,olga.oud@example.nl,"
+    "Olga Oudhof,auto,phone,terugbellen olga.oud@example.nl\n"
+    # The timestamp does not parse: rejected, and dated by the run that loaded it.
+    "c-ria,cust-ria-3321,new_policy,maandag,ria.rejected@example.nl,Ria Rejected,,web,\n"
+)
+# Not UTF-8: kept aside whole, with the personal data in it.
+QUARANTINED = CONTACT_HEADER + (
+    "c-q,cust-quirijn-1,new_policy,2026-03-01 09:00:00,quirijn@example.nl,Quirijn Quarantaine"
+    "\xe9,,web\n"
+)
+OLD_KCM = (
+    "response_id;invitation_id;questionnaire_id;completed_at;grade;comment;q_toelichting\n"
+    "r-old;inv-unknown;KCM-SQ-01;2026-02-20 10:00:00;8;"
+    "Bel 06-12345678 of mail olga.oud@example.nl, IBAN NL91ABNA0417164300. Cijfer 8.;"
+    "mail kcm.toelichting@example.nl\n"
+    "r-rej;inv-unknown;KCM-SQ-01;2026-02-21 10:00:00;11;mail rejected.grade@example.nl;\n"
+    "r-notime;inv-unknown;KCM-SQ-01;gisteren;6;mail notime@example.nl;\n"
+    "r-wide;inv-unknown;KCM-SQ-01;2026-02-22 10:00:00;7;unreadable.row@example.nl;x;y;z\n"
+)
+APRIL_KCM = KCM_HEADER + (
+    f"r-olga;{invitation_id('c-olga')};KCM-SQ-01;2026-03-02T20:00:00+01:00;7;Prima geholpen\n"
+    "r-kept;inv-other;KCM-CL-01;2026-03-20 10:00:00;10;Bel me gerust: 020-1234567\n"
+)
+JUNE_CONTACTS = CONTACT_HEADER + (
+    "c-nina,cust-nina-5512,claim_reported,2026-06-02 11:00:00,nina.nieuw@example.nl,"
+    "Nina Nieuw,woon,web\n"
+)
+
+GONE = [
+    "cust-olga-7781",
+    "olga.oud@example.nl",
+    "Olga Oudhof",
+    "cust-ria-3321",
+    "ria.rejected@example.nl",
+    "Ria Rejected",
+    "cust-quirijn-1",
+    "quirijn@example.nl",
+    "Quirijn",
+    "06-12345678",
+    "NL91ABNA0417164300",
+    "kcm.toelichting@example.nl",
+    "rejected.grade@example.nl",
+    "notime@example.nl",
+    "unreadable.row@example.nl",
+]
+KEPT = ["cust-nina-5512", "nina.nieuw@example.nl", "Nina Nieuw", "020-1234567"]
+
+
+@pytest.fixture(scope="module")
+def scenario(module_data):
+    data = module_data
+    data.land("contact_events", "contacts-2026-03-01.csv", OLD_CONTACTS)
+    data.land("contact_events", "contacts-2026-03-01-b.csv", QUARANTINED, encoding="latin-1")
+    data.land("kcm_responses", "kcm-2026-03-01.csv", OLD_KCM)
+    data.land("opt_outs", "opt-outs-2026-03-01.csv", "customer_id,opted_out_at\ncust-opt-9,\n")
+    data.run("2026-03-02")
+    assert data.outbox() == [invitation_id("c-olga")]
+    assert "olga.oud@example.nl" in found_in_warehouse(data, ["olga.oud@example.nl"])
+
+    data.land("kcm_responses", "kcm-2026-03-31.csv", APRIL_KCM)
+    data.run("2026-04-01")
+    before = {
+        "grades": data.query("select response_id, grade from marts.survey_responses order by 1"),
+        "quarter": data.query("select * from marts.quarterly_satisfaction"),
+        "by_type": data.query("select * from marts.quarterly_satisfaction_by_contact_type"),
+        "published": data.published(),
+    }
+
+    data.land("contact_events", "contacts-2026-06-02.csv", JUNE_CONTACTS)
+    _, output = data.run("2026-06-03")
+    return {"before": before, "output": output}
+
+
+def nina_message() -> str:
+    return f"outbox/{invitation_id('c-nina')}.eml"
+
+
+def found_in_warehouse(data, needles: list[str]) -> dict[str, list[str]]:
+    """Every text and JSON column of every table and view, searched for each needle."""
+    conn = duckdb.connect(str(data.root / "warehouse.duckdb"), read_only=True)
+    try:
+        columns = conn.execute(
+            "select table_schema, table_name, column_name from information_schema.columns"
+            " where data_type in ('VARCHAR', 'JSON')"
+        ).fetchall()
+        found: dict[str, list[str]] = {}
+        for schema, table, column in columns:
+            for needle in needles:
+                hits = conn.execute(
+                    f'select count(*) from "{schema}"."{table}"'
+                    f' where cast("{column}" as varchar) ilike ?',
+                    [f"%{needle}%"],
+                ).fetchone()[0]
+                if hits:
+                    found.setdefault(needle, []).append(f"{schema}.{table}.{column}")
+        return found
+    finally:
+        conn.close()
+
+
+def found_in_files(data, needles: list[str]) -> dict[str, list[str]]:
+    """Every file in the data folder but the DuckDB file itself, in UTF-8 and Latin-1."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(data.root.rglob("*")):
+        if not path.is_file() or path.name.startswith("warehouse.duckdb"):
+            continue
+        content = path.read_bytes()
+        for needle in needles:
+            if needle.encode("utf-8") in content or needle.encode("latin-1") in content:
+                found.setdefault(needle, []).append(str(path.relative_to(data.root)))
+    return found
+
+
+def test_no_personal_data_past_three_months_in_any_table_or_view(scenario, module_data):
+    assert found_in_warehouse(module_data, GONE) == {}
+
+
+def test_no_personal_data_past_three_months_in_any_file(scenario, module_data):
+    assert found_in_files(module_data, GONE) == {}
+    assert not list((module_data.root / "quarantine").rglob("*.csv"))
+    assert module_data.outbox() == [invitation_id("c-nina")]
+
+
+def test_recent_personal_data_is_kept(scenario, module_data):
+    kept = found_in_warehouse(module_data, KEPT)
+    assert "marts.feedback_invitations.customer_id" in kept["cust-nina-5512"]
+    assert "ledger.invitations.email" in kept["nina.nieuw@example.nl"]
+    assert "marts.survey_responses.comment" in kept["020-1234567"]
+    # The June delivery stays archived; the message to Nina stays in the outbox.
+    june = "archive/contact_events/000006-contacts-2026-06-02.csv"
+    assert found_in_files(module_data, KEPT) == {
+        "cust-nina-5512": [june],
+        "nina.nieuw@example.nl": sorted([june, nina_message()]),
+        "Nina Nieuw": sorted([june, nina_message()]),
+    }
+
+
+def test_ids_read_null_and_comments_are_redacted(scenario, module_data):
+    data = module_data
+    assert data.query(
+        "select invitation_id, customer_id, contact_event_id, sent_on"
+        " from marts.feedback_invitations order by sent_on"
+    ) == [
+        (invitation_id("c-olga"), None, "c-olga", date(2026, 3, 2)),
+        (invitation_id("c-nina"), "cust-nina-5512", "c-nina", date(2026, 6, 3)),
+    ]
+    assert data.query(
+        "select customer_id, email, customer_name, masked_on from ledger.invitations"
+        " where contact_event_id = 'c-olga'"
+    ) == [(None, None, None, date(2026, 6, 3))]
+    comment, extra = data.query(
+        "select comment, extra_answers from marts.survey_responses where response_id = 'r-old'"
+    )[0]
+    assert comment == (
+        "Bel [telefoonnummer verwijderd] of mail [e-mailadres verwijderd],"
+        " IBAN [IBAN verwijderd]. Cijfer 8."
+    )
+    assert json.loads(extra) == {"q_toelichting": "mail [e-mailadres verwijderd]"}
+    rejected = data.query(
+        "select file_name, line_number, reason from audit.rejected_records order by 1, 2"
+    )
+    assert rejected[:3] == [
+        ("contacts-2026-03-01.csv", 3, "occurred_at is not an ISO 8601 timestamp"),
+        ("kcm-2026-03-01.csv", 3, "grade is not a whole number from 1 to 10"),
+        ("kcm-2026-03-01.csv", 4, "completed_at is not an ISO 8601 timestamp"),
+    ]
+    assert rejected[3][:2] == ("kcm-2026-03-01.csv", 5)
+    assert rejected[3][2].startswith("TOO MANY COLUMNS: Expected Number of Columns: 7")
+
+
+def test_grades_and_averages_do_not_change_by_masking(scenario, module_data):
+    data = module_data
+    before = scenario["before"]
+    assert before["grades"] == [("r-kept", 10), ("r-old", 8), ("r-olga", 7)]
+    # (8 + 7 + 10) / 3 = 8.333..., published as 8.3.
+    assert [row[:6] for row in before["quarter"]] == [
+        ("2026-Q1", date(2026, 1, 1), date(2026, 3, 31), 3, pytest.approx(25 / 3), Decimal("8.3"))
+    ]
+    assert (
+        data.query("select response_id, grade from marts.survey_responses order by 1")
+        == (before["grades"])
+    )
+    assert data.query("select * from marts.quarterly_satisfaction") == before["quarter"]
+    assert (
+        data.query("select * from marts.quarterly_satisfaction_by_contact_type")
+        == (before["by_type"])
+    )
+    assert data.published() == before["published"]
+    assert before["published"]["published_on"] == "2026-04-01"
+
+
+def test_opt_outs_are_kept(scenario, module_data):
+    assert module_data.query("select customer_id from raw.opt_outs") == [("cust-opt-9",)]
+
+
+def test_the_run_summary_counts_what_was_masked(scenario):
+    # Two contact rows, four KCM rows, one unreadable line, one invitation and the file kept
+    # aside; the four files that held them (three archived, one quarantined) and one message.
+    assert (
+        "masking: 9 record(s) past 3 months masked, 4 stored file(s) and 1 message(s) deleted"
+        in scenario["output"]
+    )
