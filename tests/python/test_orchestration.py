@@ -1,0 +1,137 @@
+"""The Dagster definitions: one asset graph, its jobs and schedules, executed in process."""
+
+from datetime import datetime
+
+import dagster as dg
+import pytest
+from conftest import KCM_HEADER
+from dagster._utils.schedules import cron_string_iterator
+
+from feedback.settings import BUSINESS_TIME_ZONE
+from orchestration.definitions import defs
+from orchestration.resources import run_config_for
+
+
+def key(path: str) -> dg.AssetKey:
+    return dg.AssetKey(path.split("/"))
+
+
+def upstream(asset: str) -> set[str]:
+    graph = defs.resolve_asset_graph()
+    return {k.to_user_string() for k in graph.get(key(asset)).parent_keys}
+
+
+def test_the_graph_holds_loading_the_dbt_models_sending_masking_and_publishing():
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {
+        "raw/contact_events",
+        "raw/kcm_responses",
+        "raw/opt_outs",
+        "reference/kcm_questionnaires",
+        "staging/stg_contacts__events",
+        "staging/stg_kcm__responses",
+        "intermediate/int_contacts__outcomes",
+        "intermediate/int_invitations__due",
+        "intermediate/int_personal_data__expired",
+        "sending/invitation_emails",
+        "privacy/personal_data_masking",
+        "marts/feedback_invitations",
+        "marts/survey_responses",
+        "marts/quarterly_satisfaction",
+        "marts/quarterly_satisfaction_by_contact_type",
+        "marts/contact_outcomes",
+        "audit/rejected_records",
+        "audit/ingested_files",
+        "public/klanttevredenheid",
+    } <= keys
+
+
+def test_marts_are_built_after_sending_and_masking():
+    assert "intermediate/int_invitations__due" in upstream("sending/invitation_emails")
+    assert {"sending/invitation_emails", "intermediate/int_personal_data__expired"} <= upstream(
+        "privacy/personal_data_masking"
+    )
+    for mart in ("marts/feedback_invitations", "audit/rejected_records"):
+        assert "privacy/personal_data_masking" in upstream(mart)
+    assert "marts/quarterly_satisfaction" in upstream("public/klanttevredenheid")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "after", "fire_times"),
+    [
+        # 06:00 Amsterdam is 05:00 UTC in winter and 04:00 UTC from 29 March (summer time).
+        (
+            "daily_run_schedule",
+            "2026-03-28T00:00:00+00:00",
+            ["2026-03-28T05:00:00+00:00", "2026-03-29T04:00:00+00:00"],
+        ),
+        # 07:00 Amsterdam on 1 January, April, July and October.
+        (
+            "quarter_close_schedule",
+            "2026-02-01T00:00:00+00:00",
+            [
+                "2026-04-01T05:00:00+00:00",
+                "2026-07-01T05:00:00+00:00",
+                "2026-10-01T05:00:00+00:00",
+                "2027-01-01T06:00:00+00:00",
+            ],
+        ),
+    ],
+)
+def test_schedules_fire_in_amsterdam_time_for_that_days_date(schedule, after, fire_times):
+    definition = defs.resolve_schedule_def(schedule)
+    assert definition.execution_timezone == "Europe/Amsterdam"
+    ticks = cron_string_iterator(
+        datetime.fromisoformat(after).timestamp(),
+        definition.cron_schedule,
+        definition.execution_timezone,
+    )
+    expected = [datetime.fromisoformat(t) for t in fire_times]
+    assert [next(ticks) for _ in expected] == expected
+    for fire_time in expected:
+        with dg.build_schedule_context(scheduled_execution_time=fire_time) as context:
+            (request,) = definition.evaluate_tick(context).run_requests
+        run_date = fire_time.astimezone(BUSINESS_TIME_ZONE).date().isoformat()
+        assert request.run_key == run_date
+        assert request.run_config == {"resources": {"run_date": {"config": {"as_of": run_date}}}}
+
+
+def test_the_daily_job_holds_every_asset_and_the_quarter_job_the_publication():
+    daily = defs.resolve_job_def("feedback_daily_run")
+    graph = defs.resolve_asset_graph()
+    # All but the sender's ledger, a dbt source that only the sender writes.
+    assert daily.asset_layer.selected_asset_keys == {
+        k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+    }
+    assert not graph.get(key("ledger/invitations")).is_materializable
+    quarter = defs.resolve_job_def("feedback_quarter_close")
+    assert {k.to_user_string() for k in quarter.asset_layer.selected_asset_keys} == {
+        "marts/quarterly_satisfaction",
+        "marts/quarterly_satisfaction_by_contact_type",
+        "public/klanttevredenheid",
+    }
+
+
+def test_the_quarter_job_executes_in_process_and_publishes(data, monkeypatch):
+    data.land(
+        "kcm_responses",
+        "kcm-2026-03-30.csv",
+        KCM_HEADER + "r1;inv-a;KCM-SQ-01;2026-03-30 10:00:00;9;\n"
+        "r2;inv-b;KCM-SQ-01;2026-03-30 11:00:00;6;\n",
+    )
+    data.run("2026-03-31")
+    assert data.published() is None
+
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(data.root))
+    result = defs.resolve_job_def("feedback_quarter_close").execute_in_process(
+        run_config=run_config_for(datetime(2026, 4, 1).date()),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert data.published() == {
+        "quarter": "2026-Q1",
+        "average_grade": 7.5,
+        "display": "7,5",
+        "response_count": 2,
+        "published_on": "2026-04-01",
+    }
