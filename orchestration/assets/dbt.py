@@ -6,6 +6,7 @@ personal data.
 """
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.project import dbt_project
-from orchestration.resources import RunDate
+from orchestration.resources import RunDate, settings
 
 MASKING_KEY = dg.AssetKey(["privacy", "personal_data_masking"])
 AFTER_MASKING_FOLDERS = {"marts", "audit"}
@@ -39,6 +40,9 @@ translator = FeedbackTranslator()
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
+    # dbt runs in the project folder: give it the data folder resolved from this process's
+    # working directory, so a relative FEEDBACK_DATA_DIR means the same folder to both.
+    os.environ["FEEDBACK_DATA_DIR"] = str(settings().data_dir)
     args = ["build", "--vars", json.dumps({"as_of": run_date.date().isoformat()})]
     yield from dbt.cli(args, context=context).stream()
 
