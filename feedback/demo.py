@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import csv
 import random
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from faker import Faker
 
+from feedback.loading import SOURCES
+from feedback.publishing import FILE_NAME
 from feedback.settings import BUSINESS_TIME_ZONE, Settings
 from feedback.warehouse import connect
 
@@ -58,15 +60,15 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
     fake.seed_instance(2026)
     customers = _customers(fake, rng)
     contacts = _contacts(customers, rng)
-    answered: list[tuple] = []
+    answered: list[tuple[date, list]] = []
     previous = FIRST_CONTACT_DAY
     for run_date in RUN_DATES:
         batch = [c for c in contacts if previous <= c["day"] < run_date]
         _write_contacts(settings, run_date, batch)
         if run_date == RUN_DATES[3]:
             _write_opt_outs(settings, run_date, customers[:6])
-        _write_responses(settings, run_date, [a for a in answered if a[3] < run_date])
-        answered = [a for a in answered if a[3] >= run_date]
+        _write_responses(settings, run_date, [row for day, row in answered if day < run_date])
+        answered = [(day, row) for day, row in answered if day >= run_date]
         print(f"\n== simulated run {run_date} ==")
         print_summary(settings, run_date, execute_run(settings, run_date, verbose=verbose))
         answered += _answers(settings, run_date, rng)
@@ -108,28 +110,22 @@ def _contacts(customers: list[dict], rng: random.Random) -> list[dict]:
     return contacts
 
 
-def _landing(settings: Settings, source: str, name: str) -> Path:
-    folder = settings.landing_dir / source
+@contextmanager
+def _delivery(settings: Settings, source_name: str, name: str, extra_columns=(), kcm_style=False):
+    """A CSV writer on a new file in `landing/<source>/`, its header already written."""
+    source = next(source for source in SOURCES if source.name == source_name)
+    folder = settings.landing_dir / source.name
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
+    # KCM writes a byte-order mark and CRLF line endings.
+    encoding, line_end = ("utf-8-sig", "\r\n") if kcm_style else ("utf-8", "\n")
+    with (folder / name).open("w", newline="", encoding=encoding) as out:
+        writer = csv.writer(out, delimiter=source.delimiter, lineterminator=line_end)
+        writer.writerow([*source.columns, *extra_columns])
+        yield writer
 
 
 def _write_contacts(settings: Settings, run_date: date, batch: list[dict]) -> None:
-    path = _landing(settings, "contact_events", f"contacts-{run_date}.csv")
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "event_id",
-                "customer_id",
-                "contact_type",
-                "occurred_at",
-                "email",
-                "customer_name",
-                "product",
-                "channel",
-            ]
-        )
+    with _delivery(settings, "contact_events", f"contacts-{run_date}.csv") as writer:
         for n, contact in enumerate(batch):
             customer = contact["customer"]
             # Half the source systems send UTC with an offset, half Amsterdam local time.
@@ -158,16 +154,16 @@ def _write_contacts(settings: Settings, run_date: date, batch: list[dict]) -> No
 
 
 def _write_opt_outs(settings: Settings, run_date: date, customers: list[dict]) -> None:
-    path = _landing(settings, "opt_outs", f"opt-outs-{run_date}.csv")
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["customer_id", "opted_out_at"])
+    with _delivery(settings, "opt_outs", f"opt-outs-{run_date}.csv") as writer:
         for customer in customers:
             writer.writerow([customer["customer_id"], f"{run_date - timedelta(days=2)}T09:00:00Z"])
 
 
-def _answers(settings: Settings, run_date: date, rng: random.Random) -> list[tuple]:
-    """KCM's side: about 45% of the invitations sent on `run_date` are answered within a week."""
+def _answers(settings: Settings, run_date: date, rng: random.Random) -> list[tuple[date, list]]:
+    """KCM's side: about 45% of the invitations sent on `run_date` are answered within a week.
+
+    Each answer is its completion date and its row in KCM's file.
+    """
     with connect(settings.warehouse_path) as conn:
         sent = conn.execute(
             "select invitation_id, questionnaire_id from ledger.invitations"
@@ -183,59 +179,25 @@ def _answers(settings: Settings, run_date: date, rng: random.Random) -> list[tup
                 time(rng.randint(8, 23), rng.randint(0, 59)),
                 tzinfo=BUSINESS_TIME_ZONE,
             )
-            answers.append(
-                (
-                    f"R-{invitation_id[4:16]}",
-                    invitation_id,
-                    questionnaire_id,
-                    completed.date(),
-                    completed,
-                    rng.choices(grades, weights)[0],
-                    rng.choice(COMMENTS),
-                    rng.choice(["ja", "nee", ""]),
-                )
-            )
+            row = [
+                f"R-{invitation_id[4:16]}",
+                invitation_id,
+                questionnaire_id,
+                completed.isoformat(),
+                rng.choices(grades, weights)[0],
+                rng.choice(COMMENTS),
+                rng.choice(["ja", "nee", ""]),
+            ]
+            answers.append((completed.date(), row))
     return answers
 
 
-def _write_responses(settings: Settings, run_date: date, answers: list[tuple]) -> None:
-    if not answers:
+def _write_responses(settings: Settings, run_date: date, rows: list[list]) -> None:
+    if not rows:
         return
-    path = _landing(settings, "kcm_responses", f"kcm-{run_date}.csv")
-    with path.open("w", newline="", encoding="utf-8-sig") as out:  # KCM sends a byte-order mark
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerow(
-            [
-                "response_id",
-                "invitation_id",
-                "questionnaire_id",
-                "completed_at",
-                "grade",
-                "comment",
-                "zou_aanbevelen",
-            ]
-        )
-        for (
-            response_id,
-            invitation_id,
-            questionnaire,
-            _,
-            completed,
-            grade,
-            comment,
-            extra,
-        ) in answers:
-            writer.writerow(
-                [
-                    response_id,
-                    invitation_id,
-                    questionnaire,
-                    completed.isoformat(),
-                    grade,
-                    comment,
-                    extra,
-                ]
-            )
+    name = f"kcm-{run_date}.csv"
+    with _delivery(settings, "kcm_responses", name, ["zou_aanbevelen"], kcm_style=True) as writer:
+        writer.writerows(rows)
 
 
 def show_result(settings: Settings) -> None:
@@ -264,6 +226,6 @@ def show_result(settings: Settings) -> None:
         print(f"  {quarter}: {published} (mean {average:.4f} over {count} responses)")
     for quarter, contact_type, count, average in by_type:
         print(f"    {quarter} {contact_type:20} {count:4} responses, mean {average:.2f}")
-    published = settings.public_dir / "klanttevredenheid.json"
+    published = settings.public_dir / FILE_NAME
     if published.exists():
         print(f"published ({published}):\n{published.read_text(encoding='utf-8')}")

@@ -147,7 +147,9 @@ def _ingest_file(
         log.info("%s/%s: repeated delivery, nothing loaded", source.name, path.name)
         return
 
-    stored = Path("archive") / source.name / f"{ingestion_id:06d}-{path.name}"
+    # Where the file is kept, relative to the data folder: archive/ or quarantine/.
+    kept_as = Path(source.name) / f"{ingestion_id:06d}-{path.name}"
+    stored = "archive" / kept_as
     conn.begin()
     try:
         rows_read, unreadable = _read_into_raw(conn, source, path, content, ingestion_id, loaded_at)
@@ -155,7 +157,7 @@ def _ingest_file(
         conn.commit()
     except UnreadableFile as problem:
         conn.rollback()
-        stored = Path("quarantine") / source.name / f"{ingestion_id:06d}-{path.name}"
+        stored = "quarantine" / kept_as
         delivery.record(conn, 0, str(stored), str(problem))
         _move(path, settings.data_dir / stored)
         summary.files_quarantined.append(f"{source.name}/{path.name}")

@@ -53,14 +53,6 @@ class Settings:
         return self.data_dir / "landing"
 
     @property
-    def archive_dir(self) -> Path:
-        return self.data_dir / "archive"
-
-    @property
-    def quarantine_dir(self) -> Path:
-        return self.data_dir / "quarantine"
-
-    @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from contextlib import redirect_stderr, redirect_stdout
@@ -17,6 +18,13 @@ CONTACT_HEADER = (
     "event_id,customer_id,contact_type,occurred_at,email,customer_name,product,channel\n"
 )
 KCM_HEADER = "response_id;invitation_id;questionnaire_id;completed_at;grade;comment\n"
+
+
+def invitation_id(contact_event_id: str) -> str:
+    """The contract's deterministic invitation id, worked out apart from the SQL that makes it."""
+    digest = hashlib.md5(f"feedback-invitation:{contact_event_id}".encode()).hexdigest()
+    return f"inv-{digest[:20]}"
+
 
 _SETTINGS = (
     "FEEDBACK_SMTP_HOST",

@@ -4,20 +4,14 @@ One warehouse, three runs: 2 March 2026 (winter time), 2 March again, and 31 Mar
 time since 29 March). Customers are named by what the scenario does with them.
 """
 
-import hashlib
+from datetime import date
 
 import pytest
-from conftest import CONTACT_HEADER
+from conftest import CONTACT_HEADER, invitation_id
 
 
 def contacts(*rows: str) -> str:
     return CONTACT_HEADER + "".join(f"{row}\n" for row in rows)
-
-
-def invitation_id(contact_event_id: str) -> str:
-    """The contract's deterministic id, worked out here independently of the SQL."""
-    digest = hashlib.md5(f"feedback-invitation:{contact_event_id}".encode()).hexdigest()
-    return f"inv-{digest[:20]}"
 
 
 # Seen by the run of 2 March: contacts before 2 March 00:00 Amsterdam (1 March 23:00 UTC).
@@ -114,8 +108,20 @@ def test_day_27_after_an_email_is_blocked_and_day_28_is_invited(runs, module_dat
         " order by contact_event_id"
     )
     assert [row[:5] for row in invited] == [
-        ("b-2", "day28", "service_question", _date("2026-03-30"), _date("2026-03-31")),
-        ("g-1", "late_summer", "claim_reported", _date("2026-03-30"), _date("2026-03-31")),
+        (
+            "b-2",
+            "day28",
+            "service_question",
+            date(2026, 3, 30),
+            date(2026, 3, 31),
+        ),
+        (
+            "g-1",
+            "late_summer",
+            "claim_reported",
+            date(2026, 3, 30),
+            date(2026, 3, 31),
+        ),
     ]
     assert [row[5] for row in invited] == [invitation_id("b-2"), invitation_id("g-1")]
     assert module_data.query(
@@ -125,7 +131,7 @@ def test_day_27_after_an_email_is_blocked_and_day_28_is_invited(runs, module_dat
         (
             "emailed_within_4_weeks_before",
             invitation_id("a-1"),
-            _date("2026-03-02"),
+            date(2026, 3, 2),
             "an invitation was sent on 2026-03-02, within 4 weeks before",
         )
     ]
@@ -135,7 +141,7 @@ def test_a_contact_that_an_earlier_email_already_followed_gets_none(runs, module
     assert module_data.query(
         "select outcome, blocking_sent_on from marts.contact_outcomes"
         " where contact_event_id = 'a-0'"
-    ) == [("emailed_after_contact", _date("2026-03-02"))]
+    ) == [("emailed_after_contact", date(2026, 3, 2))]
 
 
 def test_the_date_of_a_contact_is_its_amsterdam_date_in_winter_and_summer(runs, module_data):
@@ -146,10 +152,10 @@ def test_the_date_of_a_contact_is_its_amsterdam_date_in_winter_and_summer(runs, 
         )
     )
     assert outcomes == {
-        "e-1": _date("2026-03-01"),
-        "f-1": _date("2026-03-02"),
-        "g-1": _date("2026-03-30"),
-        "h-1": _date("2026-03-31"),
+        "e-1": date(2026, 3, 1),
+        "f-1": date(2026, 3, 2),
+        "g-1": date(2026, 3, 30),
+        "h-1": date(2026, 3, 31),
     }
     # 00:30 on 31 March waits for the next run; 00:30 on 2 March was not seen by the run of
     # 2 March and, with no run in between, is past the 14-day bound by 31 March.
@@ -175,9 +181,3 @@ def test_why_no_email_is_one_query_per_customer(runs, module_data):
         ("l-1", "contact type complaint is not surveyed"),
         ("m-1", "older than the catch-up bound of 14 days before it could be invited"),
     ]
-
-
-def _date(text: str):
-    from datetime import date
-
-    return date.fromisoformat(text)

@@ -1,18 +1,12 @@
 """The quarter: the plain mean of the grades whose Amsterdam date falls in it, rounded half up,
 published on the first run of the next quarter and rewritten only when the figure changes."""
 
-import hashlib
 import os
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import CONTACT_HEADER, KCM_HEADER
-
-
-def invitation_id(contact_event_id: str) -> str:
-    digest = hashlib.md5(f"feedback-invitation:{contact_event_id}".encode()).hexdigest()
-    return f"inv-{digest[:20]}"
+from conftest import CONTACT_HEADER, KCM_HEADER, invitation_id
 
 
 def kcm(*rows: str) -> str:
