@@ -8,6 +8,9 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 
 .PHONY: demo test lint venv ui clean
 
+# Run a command against a throwaway warehouse, so checks leave ./data alone.
+with_scratch_warehouse = tmp=$$(mktemp -d) && FEEDBACK_DATA_DIR=$$tmp $(1); status=$$?; rm -rf "$$tmp"; exit $$status
+
 $(BIN)/feedback: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +25,11 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check feedback orchestration tests
 	$(BIN)/ruff format --check feedback orchestration tests
-	$(BIN)/sqlfluff lint models macros analyses tests
+	$(call with_scratch_warehouse,$(BIN)/sqlfluff lint models macros analyses tests)
 
 # dbt's unit and data tests on an empty warehouse of their own, then the end-to-end tests.
 test: venv lint
-	tmp=$$(mktemp -d) && FEEDBACK_DATA_DIR=$$tmp $(BIN)/dbt build --quiet; status=$$?; rm -rf "$$tmp"; exit $$status
+	$(call with_scratch_warehouse,$(BIN)/dbt build --quiet)
 	$(BIN)/pytest
 
 # The Dagster UI on http://127.0.0.1:3000 (dagster.yaml here keeps its telemetry off).

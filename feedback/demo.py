@@ -5,7 +5,7 @@ before each weekly run it drops the contacts since the last run (and once, opt-o
 `landing/`, runs the same asset graph as `feedback run`, and lets KCM "answer" part of the
 invitations sent, delivered with the next run. The last run, on 1 April, publishes 2026-Q1.
 Weekly rather than daily runs keep the demo short; the 14-day catch-up bound makes them
-equivalent for who is invited. A folder that already holds a warehouse is only shown.
+equivalent for who is invited. A folder where runs already loaded deliveries is only shown.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ COMMENTS = [
 def run_demo(settings: Settings, verbose: bool = False) -> int:
     from feedback.cli import execute_run, print_summary
 
-    if settings.warehouse_path.exists():
-        print(f"{settings.data_dir} already holds a warehouse; showing it as it is.")
+    if _has_deliveries(settings):
+        print(f"{settings.data_dir} already holds loaded deliveries; showing them as they are.")
         print("Start over with `make clean` (or another FEEDBACK_DATA_DIR) to simulate again.")
         show_result(settings)
         return 0
@@ -75,6 +75,14 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
         previous = run_date
     show_result(settings)
     return 0
+
+
+def _has_deliveries(settings: Settings) -> bool:
+    """Whether a run loaded files here (an empty warehouse, e.g. from `dbt build`, has none)."""
+    if not settings.warehouse_path.exists():
+        return False
+    with connect(settings.warehouse_path) as conn:
+        return conn.execute("select count(*) from raw.ingestions").fetchone()[0] > 0
 
 
 def _customers(fake: Faker, rng: random.Random) -> list[dict]:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from feedback.warehouse import connect
+
 FEEDBACK = Path(sys.executable).parent / "feedback"
 
 
@@ -19,6 +21,9 @@ def demo(cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_demo_simulates_the_quarter_and_publishes_it(tmp_path):
+    # An empty warehouse, as a bare `dbt build` or `sqlfluff lint` leaves, is simulated into.
+    with connect(tmp_path / "data" / "warehouse.duckdb"):
+        pass
     first = demo(tmp_path)
     assert first.returncode == 0, first.stderr
     assert "== simulated run 2026-04-01 ==" in first.stdout
@@ -43,5 +48,5 @@ def test_demo_simulates_the_quarter_and_publishes_it(tmp_path):
     # A second call shows what is there instead of simulating over it.
     again = demo(tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "already holds a warehouse; showing it as it is" in again.stdout
+    assert "already holds loaded deliveries; showing them as they are" in again.stdout
     assert f"2026-Q1: {grade}" in again.stdout
