@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -17,8 +20,41 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
+# The run completed, but the mail server refused some invitations for good.
+EXIT_REFUSED = 3
+
+
 class RunFailed(Exception):
     pass
+
+
+@contextlib.contextmanager
+def scratch_copy(settings: Settings):
+    """A throwaway copy of the data folder for a dry run: the warehouse and the published
+    figure copied, landing files copied, and the outbox as empty files of the same names (the
+    ledger's recovery only looks at the names). Removed afterwards, whatever happens."""
+    source = settings.data_dir
+    with tempfile.TemporaryDirectory(prefix="feedback-dry-run-") as folder:
+        scratch = Path(folder)
+        for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+            if (source / name).exists():
+                shutil.copy2(source / name, scratch / name)
+        for sub in ("landing", "public"):
+            if (source / sub).is_dir():
+                shutil.copytree(source / sub, scratch / sub)
+        if (source / "outbox").is_dir():
+            (scratch / "outbox").mkdir()
+            for message in (source / "outbox").glob("*.eml"):
+                (scratch / "outbox" / message.name).touch()
+        previous = os.environ.get("FEEDBACK_DATA_DIR")
+        os.environ["FEEDBACK_DATA_DIR"] = str(scratch)
+        try:
+            yield dataclasses.replace(settings, data_dir=scratch)
+        finally:
+            if previous is None:
+                os.environ.pop("FEEDBACK_DATA_DIR", None)
+            else:
+                os.environ["FEEDBACK_DATA_DIR"] = previous
 
 
 def _root_cause(error) -> str:
@@ -28,7 +64,9 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-def execute_run(settings: Settings, run_date: date, verbose: bool = False) -> dict[str, dict]:
+def execute_run(
+    settings: Settings, run_date: date, verbose: bool = False, dry_run: bool = False
+) -> dict[str, dict]:
     """Materialise the daily asset graph for `run_date` in process; metadata per asset key.
 
     Dagster's and dbt's progress goes to `logs/run-<D>.log` in the data folder (ids and counts,
@@ -44,7 +82,7 @@ def execute_run(settings: Settings, run_date: date, verbose: bool = False) -> di
     job = defs.resolve_job_def("feedback_daily_run")
     with contextlib.nullcontext() if verbose else _output_to(log_path):
         result = job.execute_in_process(
-            run_config=run_config_for(run_date),
+            run_config=run_config_for(run_date, dry_run),
             instance=dg.DagsterInstance.ephemeral(),
             raise_on_error=False,
         )
@@ -122,10 +160,20 @@ def print_summary(settings: Settings, run_date: date, metadata: dict[str, dict])
         print(f"    quarantined {name}: {reason}")
     send = metadata.get("sending/invitation_emails", {})
     where = f"SMTP {settings.smtp.host}" if settings.smtp else "outbox/"
+    refused = send.get("refused", [])
     print(
-        f"  invitations: {send.get('sent', 0)} sent to {where}, {send.get('refused', 0)} "
-        f"refused by the server, {send.get('already_sent', 0)} sent on this date before"
+        f"  invitations: {send.get('sent', 0)} sent to {where}, {len(refused)} refused by the "
+        f"server, {send.get('already_sent', 0)} sent on this date before"
     )
+    uncertain = metadata.get("ledger/invitations", {}).get("uncertain", [])
+    for ids, what in (
+        (refused, "refused for good by the mail server"),
+        (send.get("invalid", []), "failed: no valid message could be made"),
+        (send.get("deferred", []), "deferred by the mail server; a later run retries"),
+        (uncertain + send.get("uncertain", []), "of uncertain fate after a stop; not sent again"),
+    ):
+        if ids:
+            print(f"    {len(ids)} {what} (marts.invitation_deliveries): {', '.join(ids)}")
     mask = metadata.get("privacy/personal_data_masking", {})
     masked = sum(v for k, v in mask.items() if k.startswith("masked_"))
     print(
@@ -151,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="the scheduled run for run date D")
     run.add_argument("--as-of", help="run date D, YYYY-MM-DD (default: today in Amsterdam)")
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's progress")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="change nothing (no file moved, nothing recorded, nothing sent); print what the run "
+        "would do",
+    )
     demo = commands.add_parser("demo", help="synthetic data through a simulated period")
     demo.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's progress")
     args = parser.parse_args(argv)
@@ -165,8 +219,16 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_demo(settings, verbose=args.verbose)
         run_date = parse_run_date(args.as_of)
+        if args.dry_run:
+            with scratch_copy(settings) as scratch:
+                metadata = execute_run(scratch, run_date, verbose=args.verbose, dry_run=True)
+                print("dry run: nothing was changed, moved, recorded or sent")
+                print_summary(scratch, run_date, metadata)
+            return 0
         metadata = execute_run(settings, run_date, verbose=args.verbose)
         print_summary(settings, run_date, metadata)
+        if metadata.get("sending/invitation_emails", {}).get("refused"):
+            return EXIT_REFUSED
         return 0
     except (ValueError, RunFailed) as error:
         print(f"feedback {args.command} failed: {error}", file=sys.stderr)

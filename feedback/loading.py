@@ -54,6 +54,7 @@ SOURCES = (
         ("response_id", "invitation_id", "questionnaire_id", "completed_at", "grade", "comment"),
     ),
     Source("opt_outs", ",", ("customer_id", "opted_out_at")),
+    Source("unsubscribes", ",", ("invitation_id", "unsubscribed_at")),
 )
 
 

@@ -1,255 +1,205 @@
-"""Send the invitations dbt found due on run date D, and record each in the ledger.
+"""Send the invitations dbt found due on run date D, each exactly once, and keep the ledger.
 
-The sender never decides who is eligible: it reads `int_invitations__due` and the ledger
-(`ledger.invitations`). An invitation moves due -> sending -> sent (or failed when the server
-refuses its recipient). Messages go to an SMTP server when one is configured, otherwise to
-`outbox/<invitation_id>.eml`. When the server cannot be reached the run fails and nothing is
-recorded as sent, so a later run sends it.
+The sender never decides who is eligible: it reads `int_invitations__due` and records every
+step in the ledger (`feedback.ledger`). A record's fault stays with its invitation: a message
+that cannot be made, or a recipient the server refuses for good (5xx), marks that invitation
+`failed` and the batch goes on. Deferrals (4xx) and lost connections are retried with backoff
+for `FEEDBACK_SMTP_RETRY_SECONDS`; what is still due then is left to the next run. Only a server
+that cannot be used at all stops the run (`SendFailed`), and nothing unsent counts as sent.
+
+Ledger writes are what bound the speed, so they are batched without weakening the guarantee:
+before each SMTP message's final "." one transaction records the outcome of the message before
+it and this one as `sending`. At any moment at most one message is handed over and not yet
+recorded, and the ledger never claims more than the server accepted. Outbox files are their own
+record (a stopped run's files are found by the next), so there the ledger is written per 500.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
-import os
-import smtplib
-import ssl
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
-from pathlib import Path
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from time import monotonic, sleep
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-from feedback.settings import BUSINESS_TIME_ZONE, Settings, SmtpSettings
+from feedback.ledger import UNCERTAIN_REASON, Change, Ledger
+from feedback.messages import InvalidMessage, compose
+from feedback.settings import BUSINESS_TIME_ZONE, Settings, today_in_amsterdam
+from feedback.transports import (
+    ConnectionLost,
+    OutboxTransport,
+    ServerMisconfigured,
+    ServerUnreachable,
+    SmtpTransport,
+)
 from feedback.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-_templates = Environment(
-    loader=PackageLoader("feedback", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
-
-SUBJECT = "Hoe tevreden bent u over ons? Geef ons een rapportcijfer"
-
-
-@dataclass(frozen=True)
-class Invitation:
-    invitation_id: str
-    contact_event_id: str
-    customer_id: str
-    contact_type: str
-    contact_date: date
-    questionnaire_id: str
-    survey_url: str
-    email: str
-    customer_name: str | None
-    contact_description: str
+OUTBOX_RECORD_EVERY = 500
+FIRST_RETRY_SECONDS = 0.5
+LONGEST_RETRY_SECONDS = 30.0
 
 
 class SendFailed(Exception):
-    """The mail server could not be used; nothing further was sent."""
-
-
-class Transport(Protocol):
-    def __enter__(self) -> Transport: ...
-    def __exit__(self, *exc) -> None: ...
-    def send(self, invitation_id: str, message: EmailMessage) -> None: ...
-
-
-class RecipientRefused(Exception):
-    """The server refused this one recipient; the others can still be sent."""
-
-
-class OutboxTransport:
-    """Writes each message as `outbox/<invitation_id>.eml`, atomically: never half a file."""
-
-    def __init__(self, outbox: Path):
-        self.outbox = outbox
-
-    def __enter__(self) -> OutboxTransport:
-        self.outbox.mkdir(parents=True, exist_ok=True)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def send(self, invitation_id: str, message: EmailMessage) -> None:
-        target = self.outbox / f"{invitation_id}.eml"
-        partial = target.with_suffix(".eml.partial")
-        partial.write_bytes(message.as_bytes())
-        os.replace(partial, target)
-
-
-class SmtpTransport:
-    def __init__(self, smtp: SmtpSettings):
-        self.settings = smtp
-        self.client: smtplib.SMTP | None = None
-
-    def __enter__(self) -> SmtpTransport:
-        s = self.settings
-        try:
-            self.client = smtplib.SMTP(s.host, s.port, timeout=30)
-            if s.starttls:
-                self.client.starttls(context=ssl.create_default_context())
-            if s.user:
-                self.client.login(s.user, s.password or "")
-        except (OSError, smtplib.SMTPException) as error:
-            raise SendFailed(
-                f"cannot use the SMTP server {s.host}:{s.port} ({type(error).__name__}: {error}); "
-                "nothing was sent, a later run sends the invitations"
-            ) from None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.client is not None:
-            try:
-                self.client.quit()
-            except (OSError, smtplib.SMTPException):
-                self.client.close()
-
-    def send(self, invitation_id: str, message: EmailMessage) -> None:
-        assert self.client is not None
-        try:
-            self.client.send_message(message)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
-            raise RecipientRefused(type(error).__name__) from None
-        except (OSError, smtplib.SMTPException) as error:
-            raise SendFailed(
-                f"the SMTP server {self.settings.host}:{self.settings.port} failed while sending "
-                f"invitation {invitation_id} ({type(error).__name__}); a later run sends the rest"
-            ) from None
-
-
-def build_message(invitation: Invitation, sender_address: str, run_date: date) -> EmailMessage:
-    """The invitation as a complete RFC 5322 message with a Dutch text and HTML part."""
-    context = {
-        "customer_name": invitation.customer_name,
-        "contact_description": invitation.contact_description,
-        "survey_url": invitation.survey_url,
-    }
-    message = EmailMessage()
-    message["From"] = sender_address
-    message["To"] = formataddr((invitation.customer_name or "", invitation.email))
-    message["Subject"] = SUBJECT
-    message["Date"] = format_datetime(
-        datetime.combine(run_date, time(8, 0), tzinfo=BUSINESS_TIME_ZONE)
-    )
-    sender_domain = parseaddr(sender_address)[1].rpartition("@")[2] or "localhost"
-    # Derived from the invitation, so a message written twice is recognisably the same one.
-    message["Message-ID"] = f"<{invitation.invitation_id}@{sender_domain}>"
-    message["X-Feedback-Invitation-Id"] = invitation.invitation_id
-    message.set_content(_templates.get_template("invitation.txt.j2").render(context))
-    message.add_alternative(
-        _templates.get_template("invitation.html.j2").render(context), subtype="html"
-    )
-    return message
+    """The mail server could not be used; what was not sent stays due for a later run."""
 
 
 @dataclass
 class SendSummary:
     sent: int = 0
-    refused: int = 0
     already_sent: int = 0
+    # Invitation ids only: never an address.
+    refused: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)
 
 
-def _transport(settings: Settings) -> Transport:
+def written_at(run_date: date) -> datetime:
+    """A message's Date: now for today's run; 08:00 on the run date for a run of another day
+    (a catch-up or the demo), so that it never carries a date its run did not have."""
+    if run_date == today_in_amsterdam():
+        return datetime.now(BUSINESS_TIME_ZONE).replace(microsecond=0)
+    return datetime.combine(run_date, time(8, 0), tzinfo=BUSINESS_TIME_ZONE)
+
+
+def transport_for(settings: Settings) -> OutboxTransport | SmtpTransport:
     if settings.smtp is not None:
         return SmtpTransport(settings.smtp)
     return OutboxTransport(settings.outbox_dir)
 
 
-def send_due_invitations(settings: Settings, run_date: date) -> SendSummary:
+def settle_interrupted(settings: Settings, run_date: date) -> tuple[list[str], list[str]]:
+    """What a stopped run left open, settled before the rules read the ledger (so that the
+    28-day rule counts it): (found sent in the outbox, of uncertain fate)."""
+    with connect(settings.warehouse_path) as conn:
+        confirmed, uncertain = Ledger(conn, run_date).recover(
+            OutboxTransport(settings.outbox_dir).holds()
+        )
+    if uncertain:
+        log.warning("invitations of uncertain fate, not sent again: %s", ", ".join(uncertain))
+    return confirmed, uncertain
+
+
+def send_due_invitations(
+    settings: Settings, run_date: date, transport: OutboxTransport | SmtpTransport | None = None
+) -> SendSummary:
+    transport = transport or transport_for(settings)
     summary = SendSummary()
     with connect(settings.warehouse_path) as conn:
-        due = _take_on_due(conn, run_date)
-        summary.already_sent = conn.execute(
-            "select count(*) from ledger.invitations where sent_on = ? and state = 'sent'",
-            [run_date],
-        ).fetchone()[0]
-        if not due:
-            return summary
-        with _transport(settings) as transport:
-            for invitation in due:
-                _set_state(conn, invitation.invitation_id, "sending")
-                message = build_message(invitation, settings.sender_address, run_date)
-                try:
-                    transport.send(invitation.invitation_id, message)
-                except RecipientRefused as refusal:
-                    _set_state(conn, invitation.invitation_id, "failed", error=str(refusal))
-                    summary.refused += 1
-                    continue
-                except BaseException:
-                    _set_state(conn, invitation.invitation_id, "due")
-                    raise
-                _set_state(conn, invitation.invitation_id, "sent", sent_on=run_date)
-                summary.sent += 1
-    log.info("invitations sent: %d, refused: %d", summary.sent, summary.refused)
+        ledger = Ledger(conn, run_date)
+        summary.already_sent = ledger.sent_before()
+        due = ledger.take_on_due()
+        if due:
+            _send(due, transport, ledger, settings, run_date, summary)
+    log.info(
+        "invitations sent: %d, refused: %d, invalid: %d, deferred: %d, uncertain: %d",
+        summary.sent,
+        len(summary.refused),
+        len(summary.invalid),
+        len(summary.deferred),
+        len(summary.uncertain),
+    )
     return summary
 
 
-def _take_on_due(conn, run_date: date) -> list[Invitation]:
-    """Record dbt's due invitations in the ledger and return those not sent yet."""
-    if not conn.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'intermediate' and table_name = 'int_invitations__due'"
-    ).fetchone()[0]:
-        raise RuntimeError("intermediate.int_invitations__due is missing: dbt has not built it")
-    planned = conn.execute(
-        "select max(run_date) from intermediate.int_invitations__due"
-    ).fetchone()[0]
-    if planned is not None and planned != run_date:
-        raise RuntimeError(
-            f"int_invitations__due was built for {planned}, not for the run date {run_date}"
-        )
-    now = datetime.now(UTC)
-    conn.execute(
-        """
-        insert into ledger.invitations (
-            invitation_id, contact_event_id, customer_id, contact_type, contact_date,
-            questionnaire_id, survey_url, email, customer_name, state, run_date, updated_at
-        )
-        select
-            invitation_id, contact_event_id, customer_id, contact_type, contact_date,
-            questionnaire_id, survey_url, email, customer_name, 'due', run_date, ?
-        from intermediate.int_invitations__due
-        on conflict (invitation_id) do update set
-            email = excluded.email,
-            customer_name = excluded.customer_name,
-            survey_url = excluded.survey_url,
-            state = 'due',
-            run_date = excluded.run_date,
-            updated_at = excluded.updated_at
-        where ledger.invitations.state != 'sent'
-        """,
-        [now],
-    )
-    rows = conn.execute(
-        """
-        select
-            ledger.invitation_id, ledger.contact_event_id, ledger.customer_id,
-            ledger.contact_type, ledger.contact_date, ledger.questionnaire_id,
-            ledger.survey_url, ledger.email, ledger.customer_name,
-            questionnaires.contact_description
-        from ledger.invitations as ledger
-        inner join intermediate.int_invitations__due as due
-            on ledger.invitation_id = due.invitation_id
-        inner join reference.kcm_questionnaires as questionnaires
-            on ledger.contact_type = questionnaires.contact_type
-        where ledger.state != 'sent'
-        order by ledger.invitation_id
-        """
-    ).fetchall()
-    return [Invitation(*row) for row in rows]
+def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary) -> None:
+    retry_seconds = settings.smtp.retry_seconds if settings.smtp else 0.0
+    deadline = monotonic() + retry_seconds
+    written = written_at(run_date)
+    # (not before, order, invitation, tries): the batch in order, then the retries as they fall due.
+    queue = [(0.0, n, invitation, 0) for n, invitation in enumerate(due)]
+    heapq.heapify(queue)
+    pending: list[Change] = []
+    order = len(queue)
+
+    def retry_later(invitation, tries: int) -> bool:
+        nonlocal order
+        delay = min(LONGEST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**tries)
+        if monotonic() + delay > deadline:
+            return False
+        order += 1
+        heapq.heappush(queue, (monotonic() + delay, order, invitation, tries + 1))
+        return True
+
+    try:
+        _open(transport, deadline, summary)
+        while queue:
+            not_before, position, invitation, tries = heapq.heappop(queue)
+            if not_before > monotonic():
+                sleep(not_before - monotonic())
+            invitation_id = invitation.invitation_id
+            try:
+                message = compose(invitation, settings.messages, written)
+            except InvalidMessage as problem:
+                pending.append(Change(invitation_id, "failed", error=str(problem)))
+                summary.invalid.append(invitation_id)
+                log.warning("invitation %s not sent: %s", invitation_id, problem)
+                continue
+
+            def before_handover(invitation_id=invitation_id) -> None:
+                if not transport.verifiable:
+                    ledger.record([*pending, Change(invitation_id, "sending", attempts=0)])
+                    pending.clear()
+
+            try:
+                reply = transport.deliver(message, before_handover)
+            except ServerUnreachable:
+                # The connection broke between messages: reconnect (with backoff), then go on.
+                _open(transport, deadline, summary)
+                heapq.heappush(queue, (not_before, position, invitation, tries))
+                continue
+            except ConnectionLost as lost:
+                if lost.handed_over:
+                    pending.append(Change(invitation_id, "uncertain", error=UNCERTAIN_REASON))
+                    summary.uncertain.append(invitation_id)
+                    continue
+                pending.append(Change(invitation_id, "due", error=str(lost)))
+                if not retry_later(invitation, tries):
+                    summary.deferred.append(invitation_id)
+                continue
+
+            if reply.accepted:
+                pending.append(Change(invitation_id, "sent", reply.code))
+                summary.sent += 1
+            elif reply.permanent:
+                error = f"{reply.code} {reply.text}".strip()
+                pending.append(Change(invitation_id, "failed", reply.code, error))
+                summary.refused.append(invitation_id)
+                log.warning("invitation %s refused by the server: %s", invitation_id, reply.code)
+            else:
+                error = f"{reply.code} {reply.text}".strip()
+                pending.append(Change(invitation_id, "due", reply.code, error))
+                if not retry_later(invitation, tries):
+                    summary.deferred.append(invitation_id)
+            if transport.verifiable and len(pending) >= OUTBOX_RECORD_EVERY:
+                ledger.record(pending)
+                pending.clear()
+    except ServerMisconfigured as problem:
+        raise SendFailed(f"{problem}; {_left_for_later(summary)}") from None
+    finally:
+        # Whatever stops the batch, what is known to have happened is recorded.
+        ledger.record(pending)
+        transport.close()
 
 
-def _set_state(conn, invitation_id: str, state: str, *, sent_on=None, error=None) -> None:
-    conn.execute(
-        "update ledger.invitations set state = ?, sent_on = ?, error = ?, updated_at = ?"
-        " where invitation_id = ?",
-        [state, sent_on, error, datetime.now(UTC), invitation_id],
-    )
+def _open(transport, deadline: float, summary: SendSummary) -> None:
+    """Connect, retrying with backoff until the deadline; then the server counts as down."""
+    tries = 0
+    while True:
+        try:
+            transport.open()
+            return
+        except ServerUnreachable as problem:
+            delay = min(LONGEST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**tries)
+            if monotonic() + delay > deadline:
+                raise SendFailed(f"{problem}; {_left_for_later(summary)}") from None
+            sleep(delay)
+            tries += 1
+
+
+def _left_for_later(summary: SendSummary) -> str:
+    if not summary.sent:
+        return "nothing was sent, a later run sends the invitations"
+    return f"{summary.sent} sent before it stopped; the rest stay due for a later run"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.utils import parseaddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,26 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _number(env: dict[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+    text = env.get(name) or ""
+    if not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number") from None
+    if value < minimum:
+        raise ValueError(f"{name}={text!r} must be at least {minimum:g}")
+    return value
+
+
+def _address(env: dict[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    if "@" not in parseaddr(value)[1]:
+        raise ValueError(f"{name}={value!r} is not an e-mail address like 'Naam <naam@domein.nl>'")
+    return value
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -36,13 +57,34 @@ class SmtpSettings:
     user: str | None
     password: str | None
     starttls: bool
+    # Messages per second at most (0: as fast as the server answers).
+    rate: float = 0.0
+    # How long one run keeps retrying deferrals (4xx) and lost connections before it leaves
+    # the rest to the next run.
+    retry_seconds: float = 120.0
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class MessageSettings:
+    """What every invitation e-mail carries besides the invitation itself."""
+
+    sender_address: str
+    reply_to_address: str
+    # The unsubscribe page; `{invitation_id}` in it is replaced, else the id is appended.
+    unsubscribe_url: str
+    unsubscribe_mailbox: str
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    sender_address: str
+    messages: MessageSettings
     smtp: SmtpSettings | None
+
+    @property
+    def sender_address(self) -> str:
+        return self.messages.sender_address
 
     @property
     def warehouse_path(self) -> Path:
@@ -77,10 +119,32 @@ class Settings:
                 user=env.get("FEEDBACK_SMTP_USER") or None,
                 password=env.get("FEEDBACK_SMTP_PASSWORD") or None,
                 starttls=starttls,
+                rate=_number(env, "FEEDBACK_SMTP_RATE", 0.0),
+                retry_seconds=_number(env, "FEEDBACK_SMTP_RETRY_SECONDS", 120.0),
+            )
+        sender = _address(
+            env,
+            "FEEDBACK_SENDER_ADDRESS",
+            "Klanttevredenheid <klanttevredenheid@verzekeraar.example>",
+        )
+        sender_domain = parseaddr(sender)[1].rpartition("@")[2]
+        messages = MessageSettings(
+            sender_address=sender,
+            reply_to_address=_address(
+                env, "FEEDBACK_REPLY_TO_ADDRESS", f"Klantenservice <klantenservice@{sender_domain}>"
+            ),
+            unsubscribe_url=env.get("FEEDBACK_UNSUBSCRIBE_URL")
+            or f"https://www.{sender_domain}/klanttevredenheid/afmelden",
+            unsubscribe_mailbox=parseaddr(
+                _address(env, "FEEDBACK_UNSUBSCRIBE_MAILBOX", f"afmelden@{sender_domain}")
+            )[1],
+        )
+        if not messages.unsubscribe_url.startswith(("https://", "http://")):
+            raise ValueError(
+                f"FEEDBACK_UNSUBSCRIBE_URL={messages.unsubscribe_url!r} is not an http(s) URL"
             )
         return cls(
             data_dir=Path(env.get("FEEDBACK_DATA_DIR") or "data").resolve(),
-            sender_address=env.get("FEEDBACK_SENDER_ADDRESS")
-            or "Klanttevredenheid <klanttevredenheid@verzekeraar.example>",
+            messages=messages,
             smtp=smtp,
         )

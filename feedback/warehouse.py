@@ -69,6 +69,13 @@ create table if not exists raw.opt_outs (
     {_ROW_META}
 );
 
+-- What the unsubscribe page behind an e-mail's List-Unsubscribe link recorded.
+create table if not exists raw.unsubscribes (
+    invitation_id varchar,
+    unsubscribed_at varchar,
+    {_ROW_META}
+);
+
 -- Lines the CSV reader could not split into the header's columns, kept as they came.
 create table if not exists raw.unreadable_rows (
     source varchar not null,
@@ -81,11 +88,16 @@ create table if not exists raw.unreadable_rows (
     _masked_on date
 );
 
--- The sender's ledger: the one record of what was sent (state: due, sending, sent, failed).
+-- The sender's ledger: the one record of what was sent. State: due (to send), sending (handed to
+-- the server up to its final "."), sent, failed (refused for good, or no valid message), or
+-- uncertain (a run stopped while the server had it; never sent again).
 create table if not exists ledger.invitations (
     invitation_id varchar primary key,
     contact_event_id varchar not null,
     customer_id varchar,
+    -- a one-way key of the customer id, kept after masking so that an unsubscribe from an old
+    -- e-mail still opts its customer out
+    customer_key varchar,
     contact_type varchar not null,
     contact_date date not null,
     questionnaire_id varchar not null,
@@ -96,9 +108,18 @@ create table if not exists ledger.invitations (
     run_date date not null,
     sent_on date,
     updated_at timestamptz not null,
+    -- the server's reply, without addresses, or why no valid message could be made
     error varchar,
-    masked_on date
+    masked_on date,
+    attempts integer default 0,
+    last_reply_code integer,
+    last_attempt_at timestamptz
 );
+-- Columns added since the first ledger, for warehouses made before them.
+alter table ledger.invitations add column if not exists customer_key varchar;
+alter table ledger.invitations add column if not exists attempts integer default 0;
+alter table ledger.invitations add column if not exists last_reply_code integer;
+alter table ledger.invitations add column if not exists last_attempt_at timestamptz;
 """
 
 

@@ -1,7 +1,9 @@
-{#- A syntactically valid e-mail address: local part, @, a domain with a dot and a TLD. -#}
+{#- A syntactically valid e-mail address: an ASCII local part, @, a domain with a dot and a TLD.
+    The domain may be internationalised (letters of any script); the sender writes it in its
+    IDNA form. -#}
 {% macro is_valid_email(email) -%}
     coalesce(regexp_full_match(
         trim({{ email }}),
-        '[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}'
+        '[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[\p{L}\p{N}]([\p{L}\p{N}-]*[\p{L}\p{N}])?(\.[\p{L}\p{N}]([\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.\p{L}{2,}'
     ), false)
 {%- endmacro %}

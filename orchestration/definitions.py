@@ -6,6 +6,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import dbt_marts, dbt_rules
 from orchestration.assets.feedback import (
     invitation_emails,
+    ledger_settled,
     load_landing_files,
     personal_data_masking,
     published_figure,
@@ -18,6 +19,7 @@ from orchestration.schedules import daily_schedule, quarterly_schedule
 defs = dg.Definitions(
     assets=[
         load_landing_files,
+        ledger_settled,
         dbt_rules,
         invitation_emails,
         personal_data_masking,

@@ -8,9 +8,11 @@ from feedback.settings import Settings, parse_run_date
 
 
 class RunDate(dg.ConfigurableResource):
-    """The run date D: the run acts as the scheduled run on the morning of D."""
+    """The run date D: the run acts as the scheduled run on the morning of D. A dry run composes
+    every message but hands none over (`feedback run --dry-run` runs it on a scratch copy)."""
 
     as_of: str = ""
+    dry_run: bool = False
 
     def date(self) -> date:
         return parse_run_date(self.as_of)
@@ -20,5 +22,6 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-def run_config_for(run_date: date) -> dict:
-    return {"resources": {"run_date": {"config": {"as_of": run_date.isoformat()}}}}
+def run_config_for(run_date: date, dry_run: bool = False) -> dict:
+    config = {"as_of": run_date.isoformat(), "dry_run": dry_run}
+    return {"resources": {"run_date": {"config": config}}}

@@ -13,6 +13,10 @@ opt_out_rows as (
     select * from {{ ref('base_customers__opt_outs') }}
 ),
 
+unsubscribe_rows as (
+    select * from {{ ref('base_customers__unsubscribes') }}
+),
+
 unreadable_rows as (
     select * from {{ ref('stg_landing__unreadable_rows') }}
 ),
@@ -49,6 +53,17 @@ rejected as (
         cast(row_as_delivered as varchar) as row_as_delivered,
         loaded_at
     from opt_out_rows
+    where rejection_reason is not null
+    union all
+    select
+        'unsubscribes' as source,
+        ingestion_id,
+        file_name,
+        line_number,
+        rejection_reason as reason,
+        cast(row_as_delivered as varchar) as row_as_delivered,
+        loaded_at
+    from unsubscribe_rows
     where rejection_reason is not null
     union all
     select

@@ -15,6 +15,14 @@ final as (
         outcome,
         case outcome
             when 'invited' then 'invited; e-mail sent on ' || invitation_sent_on
+            when 'invitation_failed'
+                then 'invitation ' || invitation_id
+                    || ' failed: refused by the mail server or no valid message'
+                    || ' (see marts.invitation_deliveries)'
+            when 'delivery_uncertain'
+                then 'invitation ' || invitation_id
+                    || ' was handed to the mail server when a run stopped;'
+                    || ' not sent again (see marts.invitation_deliveries)'
             when 'due' then 'due on ' || run_date || ' but not sent yet'
             when 'awaiting_next_run'
                 then 'occurred on or after ' || run_date || '; a later run decides'

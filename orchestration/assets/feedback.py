@@ -1,4 +1,4 @@
-"""The Python steps of a run: load the landing files, send, mask, publish.
+"""The Python steps of a run: load the landing files, settle the ledger, send, mask, publish.
 
 Each is a thin asset over a function of the `feedback` package; the asset only passes the run
 date and reports counts (never personal data) as metadata.
@@ -11,11 +11,20 @@ import dagster as dg
 from feedback.loading import load_landing
 from feedback.masking import mask_expired
 from feedback.publishing import publish_quarter
-from feedback.sending import send_due_invitations
+from feedback.sending import send_due_invitations, settle_interrupted
+from feedback.transports import DryRunTransport
 from orchestration.assets.dbt import MASKING_KEY
 from orchestration.resources import RunDate, settings
 
-RAW_TABLES = ("contact_events", "kcm_responses", "opt_outs", "ingestions", "unreadable_rows")
+RAW_TABLES = (
+    "contact_events",
+    "kcm_responses",
+    "opt_outs",
+    "unsubscribes",
+    "ingestions",
+    "unreadable_rows",
+)
+LEDGER_KEY = dg.AssetKey(["ledger", "invitations"])
 
 
 @dg.multi_asset(
@@ -30,14 +39,25 @@ def load_landing_files(context: dg.AssetExecutionContext, run_date: RunDate):
         yield dg.MaterializeResult(asset_key=["raw", table], metadata=metadata)
 
 
+@dg.asset(key=LEDGER_KEY, group_name="sending")
+def ledger_settled(context: dg.AssetExecutionContext, run_date: RunDate):
+    """The sender's ledger with what a stopped run left open settled, before the rules read it:
+    messages found in outbox/ are sent, one left `sending` is `uncertain` (never sent again)."""
+    confirmed, uncertain = settle_interrupted(settings(), run_date.date())
+    return dg.MaterializeResult(
+        metadata={"recovered_as_sent": len(confirmed), "uncertain": uncertain}
+    )
+
+
 @dg.asset(
     key=["sending", "invitation_emails"],
-    deps=[dg.AssetKey(["intermediate", "int_invitations__due"])],
+    deps=[dg.AssetKey(["intermediate", "int_invitations__due"]), LEDGER_KEY],
     group_name="sending",
 )
 def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
     """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations."""
-    summary = send_due_invitations(settings(), run_date.date())
+    transport = DryRunTransport() if run_date.dry_run else None
+    summary = send_due_invitations(settings(), run_date.date(), transport)
     return dg.MaterializeResult(metadata=asdict(summary))
 
 

@@ -32,7 +32,12 @@ _SETTINGS = (
     "FEEDBACK_SMTP_USER",
     "FEEDBACK_SMTP_PASSWORD",
     "FEEDBACK_SMTP_STARTTLS",
+    "FEEDBACK_SMTP_RATE",
+    "FEEDBACK_SMTP_RETRY_SECONDS",
     "FEEDBACK_SENDER_ADDRESS",
+    "FEEDBACK_REPLY_TO_ADDRESS",
+    "FEEDBACK_UNSUBSCRIBE_URL",
+    "FEEDBACK_UNSUBSCRIBE_MAILBOX",
 )
 
 
@@ -51,7 +56,12 @@ class DataFolder:
         return path
 
     def run(
-        self, as_of: str, *, env: dict[str, str] | None = None, expect_success: bool = True
+        self,
+        as_of: str,
+        *,
+        env: dict[str, str] | None = None,
+        expect_success: bool = True,
+        options: tuple[str, ...] = (),
     ) -> tuple[int, str]:
         """`feedback run --as-of D` with this folder and `env` as the only settings."""
         output = io.StringIO()
@@ -62,7 +72,7 @@ class DataFolder:
             for name, value in (env or {}).items():
                 patch.setenv(name, value)
             with redirect_stdout(output), redirect_stderr(output):
-                code = cli.main(["run", "--as-of", as_of])
+                code = cli.main(["run", "--as-of", as_of, *options])
         if expect_success:
             assert code == 0, output.getvalue()
         return code, output.getvalue()

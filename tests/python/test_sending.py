@@ -1,154 +1,242 @@
-"""Sending: one complete message per invitation due, to the outbox or over SMTP, recorded once."""
+"""Sending over a real SMTP server on 127.0.0.1: one e-mail per invitation, whatever fails.
 
-import socket
+The scenario: eight customers contacted on 1 March, each address choosing how the server (see
+`smtp_server.Handler`) treats it. The run of 2 March sends what it can in one connection, retries
+a greylisting and a dropped connection, fails only the invitations at fault and exits 3 for the
+refusal; the run of 3 March sends what was deferred and tries nothing else again.
+"""
+
 from datetime import date
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import CONTACT_HEADER
+from conftest import CONTACT_HEADER, invitation_id
+from smtp_server import Authenticator, Handler, free_port, self_signed_certificate, start_server
 
-from feedback.sending import Invitation, build_message
-
-INVITATION = Invitation(
-    invitation_id="inv-0123456789abcdef0123",
-    contact_event_id="e-1",
-    customer_id="k-1",
-    contact_type="service_question",
-    contact_date=date(2026, 3, 1),
-    questionnaire_id="KCM-SQ-01",
-    survey_url="https://vragenlijst.kcm.example/s/KCM-SQ-01?invitation_id=inv-0123456789abcdef0123",
-    email="jan@example.nl",
-    customer_name='Jan <b>"de Vries"</b> & Zn',
-    contact_description="een vraag gesteld aan onze klantenservice",
+CONTACTS = CONTACT_HEADER + (
+    "e-ok,k-1,service_question,2026-03-01 10:00:00,jan@example.nl,Jan Jansen,,phone\n"
+    "e-evil,k-2,claim_reported,2026-03-01 10:05:00,eve@example.nl,"
+    '"Evil\r\nBcc: spy@example.org",,web\n'
+    "e-grey,k-3,new_policy,2026-03-01 10:10:00,greylisted@example.nl,Gré,,web\n"
+    "e-drop,k-4,new_policy,2026-03-01 10:15:00,dropped@example.nl,Dirk,,web\n"
+    "e-refused,k-5,invoice_declared,2026-03-01 10:20:00,refused@example.nl,Rik Refusé,,web\n"
+    "e-later,k-6,cancellation,2026-03-01 10:25:00,deferred@example.nl,Lea,,web\n"
+    "e-idn,k-7,details_changed,2026-03-01 10:30:00,anna@bücher.example,Anna,,web\n"
+    "e-badidn,k-8,details_changed,2026-03-01 10:35:00,bob@" + "ü" * 70 + ".example,Bob,,web\n"
 )
+PERSONAL = ("jan@example.nl", "Jan Jansen", "refused@example.nl", "Rik", "spy@example.org")
 
 
-def test_message_is_complete_dutch_text_and_html_with_the_name_escaped():
-    raw = build_message(INVITATION, "Klanttevredenheid <kt@verzekeraar.example>", date(2026, 3, 2))
-    message = message_from_bytes(raw.as_bytes(), policy=policy.default)
-
-    assert message["From"] == "Klanttevredenheid <kt@verzekeraar.example>"
-    assert message["To"].addresses[0].addr_spec == "jan@example.nl"
-    assert message["Subject"] == "Hoe tevreden bent u over ons? Geef ons een rapportcijfer"
-    assert message["Date"].datetime.isoformat() == "2026-03-02T08:00:00+01:00"
-    assert message["Message-ID"] == "<inv-0123456789abcdef0123@verzekeraar.example>"
-    assert message.get_content_type() == "multipart/alternative"
-
-    text = message.get_body(("plain",)).get_content()
-    html = message.get_body(("html",)).get_content()
-    assert text.startswith('Beste Jan <b>"de Vries"</b> & Zn,\n')
-    assert "een vraag gesteld aan onze klantenservice" in text
-    assert INVITATION.survey_url in text
-    assert "<p>Beste Jan &lt;b&gt;&#34;de Vries&#34;&lt;/b&gt; &amp; Zn,</p>" in html
-    assert f'href="{INVITATION.survey_url}"' in html
+def smtp_env(controller, **extra) -> dict[str, str]:
+    return {
+        "FEEDBACK_SMTP_HOST": "127.0.0.1",
+        "FEEDBACK_SMTP_PORT": str(controller.port),
+        "FEEDBACK_SMTP_RETRY_SECONDS": "3",
+        **extra,
+    }
 
 
-def test_a_customer_without_a_name_is_addressed_as_klant():
-    nameless = Invitation(**{**INVITATION.__dict__, "customer_name": None})
-    message = build_message(nameless, "kt@verzekeraar.example", date(2026, 3, 2))
-    assert message["To"] == "jan@example.nl"
-    assert message.get_body(("plain",)).get_content().startswith("Beste klant,\n")
+@pytest.fixture(scope="module")
+def scenario(module_data):
+    handler = Handler()
+    controller = start_server(handler)
+    try:
+        module_data.land("contact_events", "contacts-2026-03-01.csv", CONTACTS)
+        first = module_data.run("2026-03-02", env=smtp_env(controller), expect_success=False)
+        after_first = {
+            "received": handler.invitation_ids(),
+            "sessions": len(handler.sessions),
+            "rcpt_attempts": dict(handler.rcpt_attempts),
+            "ledger": dict(
+                module_data.query(
+                    "select contact_event_id, state from ledger.invitations order by 1"
+                )
+            ),
+        }
+        handler.deferring = False
+        second = module_data.run("2026-03-03", env=smtp_env(controller), expect_success=False)
+        yield {"first": first, "second": second, "after_first": after_first, "handler": handler}
+    finally:
+        controller.stop()
 
 
-def test_outbox_holds_one_parseable_message_per_invitation(data):
-    data.land(
-        "contact_events",
-        "contacts-2026-03-01.csv",
-        CONTACT_HEADER + "e-1,k-1,new_policy,2026-03-01 10:00:00,jan@example.nl,Jan,,web\n",
+def test_a_refusal_completes_the_run_with_exit_status_3_listing_ids_only(scenario):
+    code, output = scenario["first"]
+    assert code == 3, output
+    assert "5 sent to SMTP 127.0.0.1, 1 refused by the server" in output, output
+    listed = "(marts.invitation_deliveries): "
+    assert f"1 refused for good by the mail server {listed}{invitation_id('e-refused')}" in output
+    assert f"no valid message could be made {listed}{invitation_id('e-badidn')}" in output
+    assert f"a later run retries {listed}{invitation_id('e-later')}" in output
+    for personal in PERSONAL:
+        assert personal not in output
+
+
+def test_each_invitation_reaches_the_server_once_over_one_connection_plus_a_reconnect(scenario):
+    first = scenario["after_first"]
+    assert sorted(first["received"]) == sorted(
+        invitation_id(e) for e in ("e-ok", "e-evil", "e-grey", "e-drop", "e-idn")
     )
-    data.run("2026-03-02")
+    # One connection for the batch, one more after the server dropped it.
+    assert first["sessions"] == 2
+    assert first["rcpt_attempts"]["greylisted@example.nl"] == 2
+    assert first["rcpt_attempts"]["dropped@example.nl"] == 2
+    assert first["rcpt_attempts"]["refused@example.nl"] == 1
+    assert first["ledger"] == {
+        "e-badidn": "failed",
+        "e-drop": "sent",
+        "e-evil": "sent",
+        "e-grey": "sent",
+        "e-idn": "sent",
+        "e-later": "due",
+        "e-ok": "sent",
+        "e-refused": "failed",
+    }
 
-    (invitation_id,) = data.outbox()
-    raw = (data.root / "outbox" / f"{invitation_id}.eml").read_bytes()
+
+def test_a_line_break_in_a_name_is_cleaned_and_the_customer_still_invited(scenario):
+    handler = scenario["handler"]
+    (raw,) = [data for to, data in handler.received if to == "eve@example.nl"]
     message = message_from_bytes(raw, policy=policy.default)
-    assert message["X-Feedback-Invitation-Id"] == invitation_id
-    assert f"invitation_id={invitation_id}" in message.get_body(("plain",)).get_content()
-    assert "een verzekering bij ons afgesloten" in message.get_body(("plain",)).get_content()
-    assert data.query("select state, sent_on from ledger.invitations") == [
-        ("sent", date(2026, 3, 2))
-    ]
-    assert not list((data.root / "outbox").glob("*.partial"))
+    assert message["Bcc"] is None
+    assert message["To"].addresses[0].display_name == "Evil Bcc: spy@example.org"
+    assert [to for to, _ in handler.received].count("spy@example.org") == 0
+    (idn,) = [to for to, _ in handler.received if to.startswith("anna@")]
+    assert idn == "anna@xn--bcher-kva.example"
 
 
-class RecordingHandler:
-    """An SMTP server's handler that keeps what it receives and refuses `refused@...`."""
-
-    def __init__(self):
-        self.received: list[tuple[list[str], bytes]] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("refused@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 Message accepted for delivery"
+def test_the_next_run_sends_what_was_deferred_and_retries_no_failure(scenario):
+    code, output = scenario["second"]
+    assert code == 0, output
+    assert "1 sent to SMTP 127.0.0.1, 0 refused by the server" in output
+    handler = scenario["handler"]
+    assert handler.invitation_ids().count(invitation_id("e-later")) == 1
+    assert handler.rcpt_attempts["refused@example.nl"] == 1
+    assert len(handler.received) == 6
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def test_operations_see_every_invitation_with_state_attempts_and_reply_code(scenario, module_data):
+    rows = module_data.query(
+        "select invitation_id, state, attempts, last_reply_code, last_error, sent_on"
+        " from marts.invitation_deliveries order by contact_event_id"
+    )
+    by_id = {row[0]: row[1:] for row in rows}
+    assert by_id[invitation_id("e-refused")][:3] == ("failed", 1, 550)
+    assert by_id[invitation_id("e-refused")][3] == (
+        "550 5.1.1 <[address]>: Recipient address rejected"
+    )
+    assert by_id[invitation_id("e-grey")] == ("sent", 2, 250, None, date(2026, 3, 2))
+    assert by_id[invitation_id("e-drop")] == ("sent", 2, 250, None, date(2026, 3, 2))
+    later = by_id[invitation_id("e-later")]
+    assert later[0] == "sent" and later[1] >= 3 and later[4] == date(2026, 3, 3)
+    bad = by_id[invitation_id("e-badidn")]
+    assert bad[:2] == ("failed", 1) and "domain cannot be encoded" in bad[3]
+    assert module_data.query(
+        "select outcome from marts.contact_outcomes where contact_event_id = 'e-refused'"
+    ) == [("invitation_failed",)]
+    assert module_data.query("select count(*) from marts.feedback_invitations") == [(6,)]
 
 
-@pytest.fixture
-def smtp_server():
-    handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
+def test_no_personal_data_in_the_logs(scenario, module_data):
+    logs = "".join(p.read_text() for p in (module_data.root / "logs").glob("*.log"))
+    for personal in PERSONAL:
+        assert personal not in logs
 
 
-SMTP_CONTACTS = CONTACT_HEADER + (
-    "e-1,k-1,service_question,2026-03-01 10:00:00,jan@example.nl,Jan Jansen,,phone\n"
-    "e-2,k-2,claim_reported,2026-03-01 11:00:00,refused@example.nl,Rik Refusé,,web\n"
-)
+ONE_CONTACT = CONTACT_HEADER + ("e-1,k-1,new_policy,2026-03-01 10:00:00,jan@example.nl,Jan,,web\n")
 
 
-def test_unreachable_server_fails_the_run_and_a_later_run_sends(data, smtp_server):
-    controller, handler = smtp_server
-    data.land("contact_events", "contacts-2026-03-01.csv", SMTP_CONTACTS)
-
-    # Nothing listens on this port: the run fails and nothing counts as sent.
-    down = {"FEEDBACK_SMTP_HOST": "127.0.0.1", "FEEDBACK_SMTP_PORT": str(free_port())}
+def test_unreachable_server_fails_the_run_and_a_later_run_sends(data):
+    data.land("contact_events", "contacts-2026-03-01.csv", ONE_CONTACT)
+    down = {
+        "FEEDBACK_SMTP_HOST": "127.0.0.1",
+        "FEEDBACK_SMTP_PORT": str(free_port()),
+        "FEEDBACK_SMTP_RETRY_SECONDS": "1",
+    }
     code, output = data.run("2026-03-02", env=down, expect_success=False)
     assert code == 1
     assert "feedback run failed: step sending__invitation_emails:" in output
-    assert "SendFailed: cannot use the SMTP server 127.0.0.1:" in output
+    assert "cannot use the SMTP server 127.0.0.1:" in output
     assert "nothing was sent, a later run sends the invitations" in output
-    assert data.query("select count(*) from ledger.invitations where state = 'sent'") == [(0,)]
-    assert data.outbox() == []
+    assert data.query("select state from ledger.invitations") == [("due",)]
 
-    # The same run date once the server is back: the one it accepts is sent, the refused one
-    # is recorded as failed, and neither is written to the outbox.
-    up = {"FEEDBACK_SMTP_HOST": "127.0.0.1", "FEEDBACK_SMTP_PORT": str(controller.port)}
-    _, output = data.run("2026-03-02", env=up)
-    assert "1 sent to SMTP 127.0.0.1, 1 refused by the server" in output
-    assert [recipients for recipients, _ in handler.received] == [["jan@example.nl"]]
-    message = message_from_bytes(handler.received[0][1], policy=policy.default)
-    invitation_id = message["X-Feedback-Invitation-Id"]
-    assert f"invitation_id={invitation_id}" in message.get_body(("html",)).get_content()
-    assert data.query(
-        "select contact_event_id, state, sent_on, error from ledger.invitations"
-        " order by contact_event_id"
-    ) == [
-        ("e-1", "sent", date(2026, 3, 2), None),
-        ("e-2", "failed", None, "SMTPRecipientsRefused"),
+    handler = Handler()
+    controller = start_server(handler)
+    try:
+        data.run("2026-03-02", env=smtp_env(controller))
+    finally:
+        controller.stop()
+    assert handler.invitation_ids() == [invitation_id("e-1")]
+    assert data.query("select state, sent_on from ledger.invitations") == [
+        ("sent", date(2026, 3, 2))
     ]
-    assert data.query("select contact_event_id from marts.feedback_invitations") == [("e-1",)]
-    assert data.outbox() == []
 
-    # Running the date again sends nothing twice.
-    _, output = data.run("2026-03-02", env=up)
-    assert "0 sent to SMTP 127.0.0.1" in output
-    assert len(handler.received) == 1
 
-    # Counts and ids only: no address or name in what the runs print or log.
-    logs = "".join(p.read_text() for p in (data.root / "logs").glob("*.log"))
-    for personal in ("jan@example.nl", "Jan Jansen", "refused@example.nl", "Rik"):
-        assert personal not in output
-        assert personal not in logs
+def test_starttls_and_login_with_a_certificate_made_by_the_test_and_the_rate_kept(data, tmp_path):
+    import ssl
+
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = Handler()
+    controller = start_server(
+        handler,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=Authenticator("feedback", "geheim"),
+        auth_require_tls=True,
+    )
+    contacts = CONTACT_HEADER + "".join(
+        f"e-{n},k-{n},new_policy,2026-03-01 10:0{n}:00,klant{n}@example.nl,,,web\n"
+        for n in range(5)
+    )
+    data.land("contact_events", "contacts-2026-03-01.csv", contacts)
+    env = smtp_env(
+        controller,
+        FEEDBACK_SMTP_STARTTLS="1",
+        FEEDBACK_SMTP_USER="feedback",
+        FEEDBACK_SMTP_PASSWORD="geheim",
+        FEEDBACK_SMTP_RATE="10",
+        SSL_CERT_FILE=str(cert),
+    )
+    try:
+        wrong = {**env, "FEEDBACK_SMTP_PASSWORD": "fout"}
+        code, output = data.run("2026-03-02", env=wrong, expect_success=False)
+        assert code == 1
+        assert "refused the login of FEEDBACK_SMTP_USER (535)" in output
+        assert handler.received == []
+
+        times = []
+        original = handler.handle_DATA
+
+        async def timed(server, session, envelope):
+            import time
+
+            times.append(time.monotonic())
+            return await original(server, session, envelope)
+
+        handler.handle_DATA = timed
+        _, output = data.run("2026-03-02", env=env)
+    finally:
+        controller.stop()
+    assert "5 sent to SMTP 127.0.0.1" in output
+    assert len(handler.received) == 5 and len(handler.sessions) == 1
+    # At most 10 per second: five messages span at least four tenths of a second.
+    assert times[-1] - times[0] >= 0.39
+
+
+def test_dry_run_changes_nothing_and_says_what_it_would_do(data):
+    handler = Handler()
+    controller = start_server(handler)
+    landed = data.land("contact_events", "contacts-2026-03-01.csv", ONE_CONTACT)
+    try:
+        code, output = data.run("2026-03-02", env=smtp_env(controller), options=("--dry-run",))
+    finally:
+        controller.stop()
+    assert code == 0
+    assert "dry run: nothing was changed, moved, recorded or sent" in output
+    assert "landing: 1 file(s) loaded, 1 row(s) loaded" in output
+    assert "invitations: 1 sent to SMTP 127.0.0.1" in output
+    assert handler.received == [] and handler.sessions == set()
+    assert landed.exists()
+    assert sorted(p.name for p in data.root.iterdir()) == ["landing"]

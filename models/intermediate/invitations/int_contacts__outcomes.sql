@@ -18,15 +18,20 @@ ingestions as (
     select * from {{ ref('stg_landing__ingestions') }}
 ),
 
-invitations_sent as (
+invitations as (
     select * from {{ ref('stg_ledger__invitations') }}
-    where is_sent
+),
+
+invitations_emailed as (
+    select * from invitations
+    where is_emailed
 ),
 
 contacts_with_facts as (
     select
         contacts.event_id as contact_event_id,
         contacts.customer_id,
+        {{ customer_key('contacts.customer_id') }} as customer_key,
         contacts.contact_type,
         contacts.occurred_at,
         contacts.contact_date,
@@ -38,37 +43,40 @@ contacts_with_facts as (
         {{ run_date() }} as run_date,
         questionnaires.questionnaire_id is not null as is_surveyed_type,
         {{ is_valid_email('contacts.email') }} as has_valid_email,
-        opt_outs.customer_id is not null as is_opted_out
+        opt_outs.customer_key is not null as is_opted_out
     from contacts
     left join questionnaires on contacts.contact_type = questionnaires.contact_type
-    left join opt_outs on contacts.customer_id = opt_outs.customer_id
+    left join opt_outs on {{ customer_key('contacts.customer_id') }} = opt_outs.customer_key
     left join ingestions on contacts.ingestion_id = ingestions.ingestion_id
 ),
 
 own_invitations as (
+    -- a contact's own invitation, once handed over, is never sent again, whatever came of it
     select
         contact_event_id,
         invitation_id,
+        state,
         sent_on
-    from invitations_sent
+    from invitations
+    where is_settled
 ),
 
 blocking_invitations as (
-    -- the 28-day rule: any invitation sent to the customer on a date >= C - 27 blocks a
+    -- the 28-day rule: any invitation e-mailed to the customer on a date >= C - 27 blocks a
     -- contact on date C (an e-mail in the 4 weeks before it, or one that already followed it)
     select
         contacts_with_facts.contact_event_id,
         min_by(
-            invitations_sent.invitation_id,
-            invitations_sent.sent_on
+            invitations_emailed.invitation_id,
+            invitations_emailed.emailed_on
         ) as blocking_invitation_id,
-        min(invitations_sent.sent_on) as blocking_sent_on
+        min(invitations_emailed.emailed_on) as blocking_sent_on
     from contacts_with_facts
-    inner join invitations_sent
+    inner join invitations_emailed
         on
-            contacts_with_facts.customer_id = invitations_sent.customer_id
-            and contacts_with_facts.contact_event_id != invitations_sent.contact_event_id
-            and invitations_sent.sent_on
+            contacts_with_facts.customer_id = invitations_emailed.customer_id
+            and contacts_with_facts.contact_event_id != invitations_emailed.contact_event_id
+            and invitations_emailed.emailed_on
             > contacts_with_facts.contact_date - {{ var('invitation_quiet_days') }}
     group by contacts_with_facts.contact_event_id
 ),
@@ -81,7 +89,9 @@ classified as (
         blocking_invitations.blocking_invitation_id,
         blocking_invitations.blocking_sent_on,
         case
-            when own_invitations.invitation_id is not null then 'invited'
+            when own_invitations.state = 'sent' then 'invited'
+            when own_invitations.state = 'failed' then 'invitation_failed'
+            when own_invitations.state is not null then 'delivery_uncertain'
             -- a run sees the contacts before its own date, 00:00 Amsterdam
             when contacts_with_facts.contact_date >= contacts_with_facts.run_date
                 then 'awaiting_next_run'
@@ -136,6 +146,7 @@ final as (
     select
         contact_event_id,
         customer_id,
+        customer_key,
         contact_type,
         occurred_at,
         contact_date,

@@ -13,6 +13,7 @@ final as (
         invitation_id,
         contact_event_id,
         customer_id,
+        customer_key,
         contact_type,
         contact_date,
         questionnaire_id,
