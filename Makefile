@@ -6,7 +6,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test lint venv ui clean
+.PHONY: demo test lint venv ui clean bench-send
 
 # Run a command against a throwaway warehouse, so checks leave ./data alone.
 with_scratch_warehouse = tmp=$$(mktemp -d) && FEEDBACK_DATA_DIR=$$tmp $(1); status=$$?; rm -rf "$$tmp"; exit $$status
@@ -23,14 +23,18 @@ demo: venv
 	$(BIN)/feedback demo
 
 lint: venv
-	$(BIN)/ruff check feedback orchestration tests
-	$(BIN)/ruff format --check feedback orchestration tests
+	$(BIN)/ruff check feedback orchestration tests benchmarks
+	$(BIN)/ruff format --check feedback orchestration tests benchmarks
 	$(call with_scratch_warehouse,$(BIN)/sqlfluff lint models macros analyses tests)
 
 # dbt's unit and data tests on an empty warehouse of their own, then the end-to-end tests.
 test: venv lint
 	$(call with_scratch_warehouse,$(BIN)/dbt build --quiet)
 	$(BIN)/pytest
+
+# The sender's throughput on 10,000 invitations (outbox and loopback SMTP) and a kill mid-batch.
+bench-send: venv
+	$(BIN)/python benchmarks/bench_send.py
 
 # The Dagster UI on http://127.0.0.1:3000 (dagster.yaml here keeps its telemetry off).
 ui: venv

@@ -7,11 +7,13 @@ that cannot be made, or a recipient the server refuses for good (5xx), marks tha
 for `FEEDBACK_SMTP_RETRY_SECONDS`; what is still due then is left to the next run. Only a server
 that cannot be used at all stops the run (`SendFailed`), and nothing unsent counts as sent.
 
-Ledger writes are what bound the speed, so they are batched without weakening the guarantee:
-before each SMTP message's final "." one transaction records the outcome of the message before
-it and this one as `sending`. At any moment at most one message is handed over and not yet
-recorded, and the ledger never claims more than the server accepted. Outbox files are their own
-record (a stopped run's files are found by the next), so there the ledger is written per 500.
+Ledger writes bound the speed, so they are batched without weakening the guarantee: before
+each SMTP message's final "." the ledger's journal (`feedback.ledger.Journal`, synced to disk)
+records the outcome of the message before it and this one as `sending`. At any moment at most
+one message is handed over and not yet recorded, and the ledger never claims more than the
+server accepted. Outbox files are their own record (a stopped run's files are found by the
+next), so there nothing is written per message. Either way the ledger table takes the changes
+per 500 and at the end of the batch.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from time import monotonic, sleep
 
-from feedback.ledger import UNCERTAIN_REASON, Change, Ledger
+from feedback.ledger import UNCERTAIN_REASON, Change, Journal, Ledger
 from feedback.messages import InvalidMessage, compose
 from feedback.settings import BUSINESS_TIME_ZONE, Settings, today_in_amsterdam
 from feedback.transports import (
@@ -36,7 +38,8 @@ from feedback.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-OUTBOX_RECORD_EVERY = 500
+RECORD_EVERY = 500
+JOURNAL = "sending.journal"
 FIRST_RETRY_SECONDS = 0.5
 LONGEST_RETRY_SECONDS = 30.0
 
@@ -70,11 +73,15 @@ def transport_for(settings: Settings) -> OutboxTransport | SmtpTransport:
     return OutboxTransport(settings.outbox_dir)
 
 
+def _ledger(conn, settings: Settings, run_date: date) -> Ledger:
+    return Ledger(conn, run_date, Journal(settings.data_dir / JOURNAL))
+
+
 def settle_interrupted(settings: Settings, run_date: date) -> tuple[list[str], list[str]]:
     """What a stopped run left open, settled before the rules read the ledger (so that the
     28-day rule counts it): (found sent in the outbox, of uncertain fate)."""
     with connect(settings.warehouse_path) as conn:
-        confirmed, uncertain = Ledger(conn, run_date).recover(
+        confirmed, uncertain = _ledger(conn, settings, run_date).recover(
             OutboxTransport(settings.outbox_dir).holds()
         )
     if uncertain:
@@ -88,7 +95,7 @@ def send_due_invitations(
     transport = transport or transport_for(settings)
     summary = SendSummary()
     with connect(settings.warehouse_path) as conn:
-        ledger = Ledger(conn, run_date)
+        ledger = _ledger(conn, settings, run_date)
         summary.already_sent = ledger.sent_before()
         due = ledger.take_on_due()
         if due:
@@ -111,7 +118,9 @@ def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary)
     # (not before, order, invitation, tries): the batch in order, then the retries as they fall due.
     queue = [(0.0, n, invitation, 0) for n, invitation in enumerate(due)]
     heapq.heapify(queue)
-    pending: list[Change] = []
+    attempts = dict(ledger.attempts)
+    pending: list[Change] = []  # outcomes not yet in the journal (at most one message's)
+    journaled = 0  # changes in the journal not yet in the ledger table
     order = len(queue)
 
     def retry_later(invitation, tries: int) -> bool:
@@ -123,6 +132,12 @@ def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary)
         heapq.heappush(queue, (monotonic() + delay, order, invitation, tries + 1))
         return True
 
+    def journal(changes: list[Change]) -> None:
+        nonlocal journaled
+        ledger.journal.append(changes)
+        journaled += len(changes)
+        pending.clear()
+
     try:
         _open(transport, deadline, summary)
         while queue:
@@ -130,57 +145,62 @@ def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary)
             if not_before > monotonic():
                 sleep(not_before - monotonic())
             invitation_id = invitation.invitation_id
+            attempts[invitation_id] = attempt = attempts.get(invitation_id, 0) + 1
+
+            def change(state, reply_code=None, error=None, invitation_id=invitation_id):
+                return Change(invitation_id, state, attempts[invitation_id], reply_code, error)
+
             try:
                 message = compose(invitation, settings.messages, written)
             except InvalidMessage as problem:
-                pending.append(Change(invitation_id, "failed", error=str(problem)))
+                pending.append(change("failed", error=str(problem)))
                 summary.invalid.append(invitation_id)
                 log.warning("invitation %s not sent: %s", invitation_id, problem)
                 continue
 
-            def before_handover(invitation_id=invitation_id) -> None:
+            def before_handover(change=change) -> None:
                 if not transport.verifiable:
-                    ledger.record([*pending, Change(invitation_id, "sending", attempts=0)])
-                    pending.clear()
+                    journal([*pending, change("sending")])
 
             try:
                 reply = transport.deliver(message, before_handover)
             except ServerUnreachable:
                 # The connection broke between messages: reconnect (with backoff), then go on.
+                attempts[invitation_id] = attempt - 1
                 _open(transport, deadline, summary)
                 heapq.heappush(queue, (not_before, position, invitation, tries))
                 continue
             except ConnectionLost as lost:
                 if lost.handed_over:
-                    pending.append(Change(invitation_id, "uncertain", error=UNCERTAIN_REASON))
+                    pending.append(change("uncertain", error=UNCERTAIN_REASON))
                     summary.uncertain.append(invitation_id)
                     continue
-                pending.append(Change(invitation_id, "due", error=str(lost)))
+                pending.append(change("due", error=str(lost)))
                 if not retry_later(invitation, tries):
                     summary.deferred.append(invitation_id)
                 continue
 
             if reply.accepted:
-                pending.append(Change(invitation_id, "sent", reply.code))
+                pending.append(change("sent", reply.code))
                 summary.sent += 1
             elif reply.permanent:
-                error = f"{reply.code} {reply.text}".strip()
-                pending.append(Change(invitation_id, "failed", reply.code, error))
+                pending.append(change("failed", reply.code, f"{reply.code} {reply.text}".strip()))
                 summary.refused.append(invitation_id)
                 log.warning("invitation %s refused by the server: %s", invitation_id, reply.code)
             else:
-                error = f"{reply.code} {reply.text}".strip()
-                pending.append(Change(invitation_id, "due", reply.code, error))
+                pending.append(change("due", reply.code, f"{reply.code} {reply.text}".strip()))
                 if not retry_later(invitation, tries):
                     summary.deferred.append(invitation_id)
-            if transport.verifiable and len(pending) >= OUTBOX_RECORD_EVERY:
-                ledger.record(pending)
-                pending.clear()
+            if len(pending) + journaled >= RECORD_EVERY:
+                journal(pending)
+                ledger.fold_journal()
+                journaled = 0
     except ServerMisconfigured as problem:
         raise SendFailed(f"{problem}; {_left_for_later(summary)}") from None
     finally:
         # Whatever stops the batch, what is known to have happened is recorded.
-        ledger.record(pending)
+        journal(pending)
+        ledger.fold_journal()
         transport.close()
 
 

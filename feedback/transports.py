@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -145,6 +146,9 @@ class SmtpTransport:
         client = None
         try:
             client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            # The final "." goes out on its own, just after the ledger write: without this it
+            # waits for the body's delayed ACK (some 40 ms a message).
+            client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.ehlo_or_helo_if_needed()
             if s.starttls:
                 client.starttls(context=ssl.create_default_context())

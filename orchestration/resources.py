@@ -23,5 +23,7 @@ def settings() -> Settings:
 
 
 def run_config_for(run_date: date, dry_run: bool = False) -> dict:
-    config = {"as_of": run_date.isoformat(), "dry_run": dry_run}
+    config: dict = {"as_of": run_date.isoformat()}
+    if dry_run:
+        config["dry_run"] = True
     return {"resources": {"run_date": {"config": config}}}
