@@ -13,6 +13,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from feedback.runlock import RunBusy, run_lock
 from feedback.settings import Settings, parse_run_date
 from feedback.warehouse import connect
 
@@ -22,6 +23,8 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 # The run completed, but the mail server refused some invitations for good.
 EXIT_REFUSED = 3
+# Another run is busy on the data folder: nothing was done, try again later (sysexits' TEMPFAIL).
+EXIT_BUSY = 75
 
 
 class RunFailed(Exception):
@@ -30,13 +33,13 @@ class RunFailed(Exception):
 
 @contextlib.contextmanager
 def scratch_copy(settings: Settings):
-    """A throwaway copy of the data folder for a dry run: the warehouse and the published
-    figure copied, landing files copied, and the outbox as empty files of the same names (the
-    ledger's recovery only looks at the names). Removed afterwards, whatever happens."""
+    """A throwaway copy of the data folder for a dry run: the warehouse (and the sender's
+    journal), the landing files and the published figure copied, and the outbox as empty files
+    of the same names (the ledger's recovery only looks at the names). Removed afterwards."""
     source = settings.data_dir
     with tempfile.TemporaryDirectory(prefix="feedback-dry-run-") as folder:
         scratch = Path(folder)
-        for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "sending.journal"):
             if (source / name).exists():
                 shutil.copy2(source / name, scratch / name)
         for sub in ("landing", "public"):
@@ -214,25 +217,33 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
-        if args.command == "demo":
-            from feedback.demo import run_demo
-
-            return run_demo(settings, verbose=args.verbose)
-        run_date = parse_run_date(args.as_of)
-        if args.dry_run:
-            with scratch_copy(settings) as scratch:
-                metadata = execute_run(scratch, run_date, verbose=args.verbose, dry_run=True)
-                print("dry run: nothing was changed, moved, recorded or sent")
-                print_summary(scratch, run_date, metadata)
-            return 0
-        metadata = execute_run(settings, run_date, verbose=args.verbose)
-        print_summary(settings, run_date, metadata)
-        if metadata.get("sending/invitation_emails", {}).get("refused"):
-            return EXIT_REFUSED
-        return 0
+        run_date = parse_run_date(args.as_of) if args.command == "run" else None
+        with run_lock(settings.data_dir):
+            return _command(args, settings, run_date)
+    except RunBusy as busy:
+        print(f"feedback {args.command} refused: {busy}", file=sys.stderr)
+        return EXIT_BUSY
     except (ValueError, RunFailed) as error:
         print(f"feedback {args.command} failed: {error}", file=sys.stderr)
         return 1
+
+
+def _command(args, settings: Settings, run_date: date | None) -> int:
+    if args.command == "demo":
+        from feedback.demo import run_demo
+
+        return run_demo(settings, verbose=args.verbose)
+    if args.dry_run:
+        with scratch_copy(settings) as scratch:
+            metadata = execute_run(scratch, run_date, verbose=args.verbose, dry_run=True)
+            print("dry run: nothing was changed, moved, recorded or sent")
+            print_summary(scratch, run_date, metadata)
+        return 0
+    metadata = execute_run(settings, run_date, verbose=args.verbose)
+    print_summary(settings, run_date, metadata)
+    if metadata.get("sending/invitation_emails", {}).get("refused"):
+        return EXIT_REFUSED
+    return 0
 
 
 if __name__ == "__main__":

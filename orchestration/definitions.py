@@ -10,6 +10,7 @@ from orchestration.assets.feedback import (
     load_landing_files,
     personal_data_masking,
     published_figure,
+    reporting_copy,
 )
 from orchestration.jobs import daily_run, quarter_close
 from orchestration.project import dbt_project
@@ -25,9 +26,12 @@ defs = dg.Definitions(
         personal_data_masking,
         dbt_marts,
         published_figure,
+        reporting_copy,
     ],
     jobs=[daily_run, quarter_close],
     schedules=[daily_schedule, quarterly_schedule],
+    # Assets materialised by hand in the UI too: one process, under the run's lock.
+    executor=dg.in_process_executor,
     resources={
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
         "run_date": RunDate(),

@@ -1,21 +1,32 @@
 """Run configuration shared by every asset of a run."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import dagster as dg
 
+from feedback.runlock import run_lock
 from feedback.settings import Settings, parse_run_date
 
 
 class RunDate(dg.ConfigurableResource):
     """The run date D: the run acts as the scheduled run on the morning of D. A dry run composes
-    every message but hands none over (`feedback run --dry-run` runs it on a scratch copy)."""
+    every message but hands none over (`feedback run --dry-run` runs it on a scratch copy).
+    A run holds the data folder's lock while it uses this resource: one run at a time."""
 
     as_of: str = ""
     dry_run: bool = False
 
     def date(self) -> date:
         return parse_run_date(self.as_of)
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["RunDate"]:
+        # Every step uses this resource, and the jobs execute in process: the lock is held
+        # from the first step to the last (the CLI already holds it for its own runs).
+        with run_lock(settings().data_dir):
+            yield self
 
 
 def settings() -> Settings:

@@ -11,9 +11,10 @@ import dagster as dg
 from feedback.loading import load_landing
 from feedback.masking import mask_expired
 from feedback.publishing import publish_quarter
+from feedback.reporting import write_reporting
 from feedback.sending import send_due_invitations, settle_interrupted
 from feedback.transports import DryRunTransport
-from orchestration.assets.dbt import MASKING_KEY
+from orchestration.assets.dbt import MASKING_KEY, dbt_marts
 from orchestration.resources import RunDate, settings
 
 RAW_TABLES = (
@@ -91,3 +92,15 @@ def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
         metadata["average_grade"] = publication.figure["average_grade"]
         metadata["response_count"] = publication.figure["response_count"]
     return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=["reporting", "bi_copy"],
+    deps=[published_figure.key, *dbt_marts.keys],
+    group_name="publishing",
+)
+def reporting_copy(context: dg.AssetExecutionContext, run_date: RunDate):
+    """reporting.duckdb and reporting/marts/*.parquet for BI tools: the marts and audit of this
+    completed run, swapped in whole as the run's last step."""
+    rows = write_reporting(settings())
+    return dg.MaterializeResult(metadata={"tables": len(rows), "rows": sum(rows.values())})

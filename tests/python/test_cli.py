@@ -1,8 +1,18 @@
-"""`feedback` refuses bad settings and arguments clearly, before touching any data."""
+"""`feedback` refuses bad settings and arguments, and a run while another is busy, clearly and
+before touching any data."""
 
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
 import pytest
+from conftest import CONTACT_HEADER
 
 from feedback import cli
+from orchestration.definitions import defs
+from orchestration.resources import run_config_for
 
 
 @pytest.mark.parametrize(
@@ -32,3 +42,53 @@ def test_bad_input_exits_1_with_a_clear_message(tmp_path, monkeypatch, capsys, a
     assert cli.main(argv) == 1
     assert capsys.readouterr().err.strip() == message
     assert list(tmp_path.iterdir()) == []
+
+
+def hold_the_lock(data_root: Path) -> subprocess.Popen:
+    """Another process holding the data folder's run lock, as a busy run does."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from feedback.runlock import run_lock\n"
+            "with run_lock(Path(sys.argv[1])):\n"
+            "    print('held', flush=True); time.sleep(120)",
+            str(data_root),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_run_while_another_is_busy_refuses_at_once_and_touches_nothing(data):
+    landed = data.land("contact_events", "contacts-2026-03-01.csv", CONTACT_HEADER)
+    holder = hold_the_lock(data.root)
+    try:
+        code, output = data.run("2026-03-02", expect_success=False)
+        assert code == cli.EXIT_BUSY == 75
+        assert "feedback run refused: another feedback run is busy on" in output
+        assert f"(pid {holder.pid}, since " in output
+        assert "this one changed nothing" in output
+        assert landed.exists()
+        assert sorted(p.name for p in data.root.iterdir()) == [".run.lock", "landing"]
+
+        # A run Dagster launches (a schedule's) refuses the same way.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("FEEDBACK_DATA_DIR", str(data.root))
+            result = defs.resolve_job_def("feedback_quarter_close").execute_in_process(
+                run_config=run_config_for(date(2026, 4, 1)),
+                instance=dg.DagsterInstance.ephemeral(),
+                raise_on_error=False,
+            )
+        assert not result.success
+        assert sorted(p.name for p in data.root.iterdir()) == [".run.lock", "landing"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+    # The holder was killed: its lock went with it, and the next run completes.
+    _, output = data.run("2026-03-02")
+    assert "feedback run for 2026-03-02: completed" in output
+    assert not landed.exists()

@@ -7,6 +7,7 @@ masked, what is dated on 20 March or later is kept.
 """
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -146,10 +147,21 @@ def test_recent_personal_data_is_kept(scenario, module_data):
     assert "marts.feedback_invitations.customer_id" in kept["cust-nina-5512"]
     assert "ledger.invitations.email" in kept["nina.nieuw@example.nl"]
     assert "marts.survey_responses.comment" in kept["020-1234567"]
-    # The June delivery stays archived; the message to Nina stays in the outbox.
+    # The June delivery stays archived; the message to Nina stays in the outbox; BI tools'
+    # copy of the marts keeps Nina's customer id and the recent comment.
     june = "archive/contact_events/000006-contacts-2026-06-02.csv"
-    assert found_in_files(module_data, KEPT) == {
-        "cust-nina-5512": [june],
+    found = {
+        needle: [re.sub(r"^reporting/marts-[0-9T]+/", "reporting/marts/", f) for f in files]
+        for needle, files in found_in_files(module_data, KEPT).items()
+    }
+    assert found == {
+        "cust-nina-5512": [
+            june,
+            "reporting/marts/contact_outcomes.parquet",
+            "reporting/marts/feedback_invitations.parquet",
+            "reporting.duckdb",
+        ],
+        "020-1234567": ["reporting/marts/survey_responses.parquet", "reporting.duckdb"],
         "nina.nieuw@example.nl": sorted([june, nina_message()]),
         "Nina Nieuw": sorted([june, nina_message()]),
     }

@@ -239,4 +239,5 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(data):
     assert "invitations: 1 sent to SMTP 127.0.0.1" in output
     assert handler.received == [] and handler.sessions == set()
     assert landed.exists()
-    assert sorted(p.name for p in data.root.iterdir()) == ["landing"]
+    # The lock file is the only trace: a dry run holds the folder like any run.
+    assert sorted(p.name for p in data.root.iterdir()) == [".run.lock", "landing"]

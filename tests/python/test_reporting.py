@@ -1,0 +1,80 @@
+"""BI tools read `reporting.duckdb` (and Parquet) alongside the runs, never blocking them.
+
+A reader process opens reporting.duckdb after the run of 2 March (one invitation) and keeps the
+connection open across the run of 3 March (a second invitation): that run exits 0, the old
+connection still answers with the old figure, and a new connection sees the new one.
+"""
+
+import subprocess
+import sys
+
+import duckdb
+from conftest import CONTACT_HEADER
+
+READER = """
+import sys, duckdb
+conn = duckdb.connect(sys.argv[1], read_only=True)
+query = "select count(*) from marts.feedback_invitations"
+print(conn.execute(query).fetchone()[0], flush=True)
+sys.stdin.readline()
+print(conn.execute(query).fetchone()[0], flush=True)
+"""
+
+
+def contact(event_id: str, day: str) -> str:
+    return (
+        CONTACT_HEADER
+        + f"{event_id},k-{event_id},new_policy,2026-03-{day} 10:00:00,{event_id}@example.nl,,,web\n"
+    )
+
+
+def test_a_reader_holding_reporting_open_neither_blocks_nor_sees_half_a_run(data):
+    data.land("contact_events", "contacts-2026-03-01.csv", contact("e-1", "01"))
+    data.run("2026-03-02")
+    reporting = data.root / "reporting.duckdb"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(reporting)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        data.land("contact_events", "contacts-2026-03-02.csv", contact("e-2", "02"))
+        code, output = data.run("2026-03-03")
+        assert code == 0, output
+        # The old connection still answers, from the copy it opened.
+        reader.stdin.write("again\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1"
+    finally:
+        reader.kill()
+        reader.wait()
+
+    conn = duckdb.connect(str(reporting), read_only=True)
+    try:
+        assert conn.execute("select count(*) from marts.feedback_invitations").fetchone() == (2,)
+        schemas = {
+            row[0]
+            for row in conn.execute(
+                "select distinct table_schema from information_schema.tables"
+            ).fetchall()
+        }
+        assert schemas == {"marts", "audit"}
+        assert conn.execute("select count(*) from audit.ingested_files").fetchone() == (2,)
+    finally:
+        conn.close()
+
+    parquet = data.root / "reporting" / "marts"
+    assert parquet.is_symlink()
+    assert {p.stem for p in parquet.glob("*.parquet")} >= {
+        "feedback_invitations",
+        "survey_responses",
+        "quarterly_satisfaction",
+        "quarterly_satisfaction_by_contact_type",
+    }
+    assert duckdb.sql(
+        f"select count(*) from '{parquet}/feedback_invitations.parquet'"
+    ).fetchall() == [(2,)]
+    # One version of the Parquet folder is kept: the one the link points at.
+    assert len(list((data.root / "reporting").glob("marts-*"))) == 1
