@@ -114,7 +114,6 @@ class SmtpTransport:
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
         self.client: smtplib.SMTP | None = None
-        self.connections = 0
         self._last_start: float | None = None
 
     @property
@@ -179,7 +178,6 @@ class SmtpTransport:
                 f"cannot use the SMTP server {self.where} ({type(error).__name__}: {error})"
             ) from None
         self.client = client
-        self.connections += 1
         return client
 
     def _pace(self) -> None:
