@@ -83,10 +83,6 @@ class Settings:
     smtp: SmtpSettings | None
 
     @property
-    def sender_address(self) -> str:
-        return self.messages.sender_address
-
-    @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
 
