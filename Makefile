@@ -6,7 +6,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test lint venv ui clean bench-send
+.PHONY: demo test lint venv ui clean bench-send bench-compaction
 
 # Run a command against a throwaway warehouse, so checks leave ./data alone.
 with_scratch_warehouse = tmp=$$(mktemp -d) && FEEDBACK_DATA_DIR=$$tmp $(1); status=$$?; rm -rf "$$tmp"; exit $$status
@@ -36,9 +36,14 @@ test: venv lint
 bench-send: venv
 	$(BIN)/python benchmarks/bench_send.py
 
-# The Dagster UI on http://127.0.0.1:3000 (dagster.yaml here keeps its telemetry off).
+# What rewriting the warehouse after masking costs at 1 million customers (two years of history).
+bench-compaction: venv
+	$(BIN)/python benchmarks/bench_compaction.py
+
+# The Dagster UI on http://127.0.0.1:3000 over the data folder's Dagster instance: the runs of
+# `feedback run`, the schedules and their ticks.
 ui: venv
-	$(BIN)/dagster dev
+	$(BIN)/feedback ui
 
 clean:
 	rm -rf $(VENV) target logs dbt_packages data

@@ -10,10 +10,11 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from feedback.runlock import RunBusy, run_lock
+from feedback.sending import delivery_problems
 from feedback.settings import Settings, parse_run_date
 from feedback.warehouse import connect
 
@@ -72,22 +73,27 @@ def execute_run(
 ) -> dict[str, dict]:
     """Materialise the daily asset graph for `run_date` in process; metadata per asset key.
 
-    Dagster's and dbt's progress goes to `logs/run-<D>.log` in the data folder (ids and counts,
-    no personal data), or to the terminal with `verbose`.
+    The run is recorded in the data folder's Dagster instance (see `orchestration.instance`),
+    so the UI shows it; a dry run leaves no trace there. Dagster's and dbt's progress goes to
+    `logs/run-<D>.log` in the data folder (ids and counts, no personal data), or to the
+    terminal with `verbose`.
     """
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.instance import dagster_instance
     from orchestration.resources import run_config_for
 
     log_path = settings.data_dir / "logs" / f"run-{run_date.isoformat()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def("feedback_daily_run")
-    with contextlib.nullcontext() if verbose else _output_to(log_path):
+    instance = dg.DagsterInstance.ephemeral() if dry_run else dagster_instance(settings.data_dir)
+    with instance, contextlib.nullcontext() if verbose else _output_to(log_path):
         result = job.execute_in_process(
             run_config=run_config_for(run_date, dry_run),
-            instance=dg.DagsterInstance.ephemeral(),
+            instance=instance,
             raise_on_error=False,
+            tags={"feedback/started_by": "feedback run", "feedback/run_date": str(run_date)},
         )
     if not result.success:
         failures = [
@@ -138,7 +144,9 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
-def print_summary(settings: Settings, run_date: date, metadata: dict[str, dict]) -> None:
+def print_summary(
+    settings: Settings, run_date: date, metadata: dict[str, dict], started: datetime
+) -> None:
     """Counts and ids only: no names, addresses or comments."""
     load = metadata.get("raw/contact_events", {})
     with connect(settings.warehouse_path) as conn:
@@ -163,18 +171,18 @@ def print_summary(settings: Settings, run_date: date, metadata: dict[str, dict])
         print(f"    quarantined {name}: {reason}")
     send = metadata.get("sending/invitation_emails", {})
     where = f"SMTP {settings.smtp.host}" if settings.smtp else "outbox/"
-    refused = send.get("refused", [])
+    problems = delivery_problems(settings, started)
     print(
-        f"  invitations: {send.get('sent', 0)} sent to {where}, {len(refused)} refused by the "
-        f"server, {send.get('already_sent', 0)} sent on this date before"
+        f"  invitations: {send.get('sent', 0)} sent to {where}, {send.get('refused', 0)} refused"
+        f" by the server, {send.get('already_sent', 0)} sent on this date before"
     )
-    uncertain = metadata.get("ledger/invitations", {}).get("uncertain", [])
-    for ids, what in (
-        (refused, "refused for good by the mail server"),
-        (send.get("invalid", []), "failed: no valid message could be made"),
-        (send.get("deferred", []), "deferred by the mail server; a later run retries"),
-        (uncertain + send.get("uncertain", []), "of uncertain fate after a stop; not sent again"),
+    for problem, what in (
+        ("refused", "refused for good by the mail server"),
+        ("invalid", "failed: no valid message could be made"),
+        ("deferred", "deferred by the mail server; a later run retries"),
+        ("uncertain", "of uncertain fate after a stop; not sent again"),
     ):
+        ids = problems.get(problem, [])
         if ids:
             print(f"    {len(ids)} {what} (marts.invitation_deliveries): {', '.join(ids)}")
     mask = metadata.get("privacy/personal_data_masking", {})
@@ -210,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo = commands.add_parser("demo", help="synthetic data through a simulated period")
     demo.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's progress")
+    ui = commands.add_parser(
+        "ui", help="the Dagster UI with this data folder's run history and schedules"
+    )
+    ui.add_argument("--port", type=int, default=3000, help="on http://127.0.0.1:PORT")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
@@ -217,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
+        if args.command == "ui":
+            ui_argv, env, cwd = ui_command(settings, args.port)
+            os.chdir(cwd)
+            os.execve(ui_argv[0], ui_argv, env)
         run_date = parse_run_date(args.as_of) if args.command == "run" else None
         with run_lock(settings.data_dir):
             return _command(args, settings, run_date)
@@ -228,19 +244,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def ui_command(settings: Settings, port: int) -> tuple[list[str], dict[str, str], Path]:
+    """`dagster dev` on the data folder's Dagster instance, from the repository root: the UI
+    shows the runs `feedback run` made, and its daemon runs the schedules and records their
+    ticks there. (argv, environment, working directory)."""
+    from orchestration.instance import dagster_home
+    from orchestration.project import REPO_ROOT
+
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home(settings.data_dir))}
+    return [str(dagster), "dev", "--host", "127.0.0.1", "--port", str(port)], env, REPO_ROOT
+
+
 def _command(args, settings: Settings, run_date: date | None) -> int:
     if args.command == "demo":
         from feedback.demo import run_demo
 
         return run_demo(settings, verbose=args.verbose)
+    started = datetime.now(UTC)
     if args.dry_run:
         with scratch_copy(settings) as scratch:
             metadata = execute_run(scratch, run_date, verbose=args.verbose, dry_run=True)
             print("dry run: nothing was changed, moved, recorded or sent")
-            print_summary(scratch, run_date, metadata)
+            print_summary(scratch, run_date, metadata, started)
         return 0
     metadata = execute_run(settings, run_date, verbose=args.verbose)
-    print_summary(settings, run_date, metadata)
+    print_summary(settings, run_date, metadata, started)
     if metadata.get("sending/invitation_emails", {}).get("refused"):
         return EXIT_REFUSED
     return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import random
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from faker import Faker
 
@@ -70,7 +70,9 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
         _write_responses(settings, run_date, [row for day, row in answered if day < run_date])
         answered = [(day, row) for day, row in answered if day >= run_date]
         print(f"\n== simulated run {run_date} ==")
-        print_summary(settings, run_date, execute_run(settings, run_date, verbose=verbose))
+        started = datetime.now(UTC)
+        metadata = execute_run(settings, run_date, verbose=verbose)
+        print_summary(settings, run_date, metadata, started)
         answered += _answers(settings, run_date, rng)
         previous = run_date
     show_result(settings)

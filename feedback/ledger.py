@@ -98,10 +98,12 @@ class Ledger:
         self.record(self.journal.read())
         self.journal.clear()
 
-    def recover(self, written_to_outbox: set[str]) -> tuple[list[str], list[str]]:
+    def recover(
+        self, written_to_outbox: set[str], written_reply_code: int
+    ) -> tuple[list[str], list[str]]:
         """Settle what a stopped run left open: its journal is folded in, an invitation whose
-        message is in the outbox was sent, one left `sending` is `uncertain`. Returns
-        (confirmed, uncertain) ids."""
+        message is in the outbox was sent (one attempt, answered `written_reply_code`), one
+        left `sending` is `uncertain`. Returns (confirmed, uncertain) ids."""
         self.fold_journal()
         open_rows = self.conn.execute(
             "select invitation_id, state from ledger.invitations"
@@ -113,8 +115,10 @@ class Ledger:
         self.conn.begin()
         self.conn.execute(
             "update ledger.invitations set state = 'sent', sent_on = run_date, error = null,"
+            " attempts = coalesce(attempts, 0) + case when state = 'due' then 1 else 0 end,"
+            " last_reply_code = ?, last_attempt_at = ?,"
             " updated_at = ? where invitation_id in (select unnest(?::varchar[]))",
-            [now, confirmed],
+            [written_reply_code, now, now, confirmed],
         )
         self.conn.execute(
             "update ledger.invitations set state = 'uncertain', error = ?, updated_at = ?"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from feedback.faults import crash_point
 from feedback.settings import Settings
 from feedback.warehouse import connect
 
@@ -83,6 +84,7 @@ def load_landing(settings: Settings, run_date: date) -> LoadSummary:
             # Deliveries are named by date: name order is delivery order.
             for path in sorted(p for p in folder.iterdir() if p.is_file() and _is_csv(p)):
                 _ingest_file(conn, settings, source, path, loaded_at, run_date, summary)
+                crash_point("loading:between_files")
     return summary
 
 

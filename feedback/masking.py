@@ -4,17 +4,23 @@ dbt decides what has expired (`intermediate.int_personal_data__expired`, one rul
 this module applies that list: customer id, e-mail and name become NULL in the raw tables and the
 ledger, comments are redacted, unreadable lines are emptied, and the files that held such data
 (archived and quarantined deliveries, outbox messages) are deleted. The marts are rebuilt from
-the masked tables afterwards. Grades are never touched; opt-outs are kept.
+the masked tables afterwards. Grades are never touched; opt-outs are kept. After the marts, the
+warehouse file is rewritten whole, so that no free block of it keeps a masked value.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
+import duckdb
+
+from feedback.faults import crash_point
 from feedback.settings import Settings
-from feedback.warehouse import connect
+from feedback.warehouse import connect, path_literal
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +83,39 @@ _FILES_TO_DELETE = f"""
 
 @dataclass
 class MaskSummary:
+    cutoff: date
     records_masked: dict[str, int]
     files_deleted: int
     messages_deleted: int
 
 
 def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
+    """Mask what `int_personal_data__expired` lists, delete the files that held it, and log the
+    counts per record kind with the cutoff in `privacy.masking_log`. Masking twice changes
+    nothing: a masked record is not listed again."""
+    masked_at = datetime.now(UTC)
     with connect(settings.warehouse_path) as conn:
-        planned = conn.execute(f"select max(masking_cutoff) from {EXPIRED}").fetchone()[0]
+        built_for, cutoff = conn.execute(
+            "select run_date, masking_cutoff from intermediate.int_masking__cutoff"
+        ).fetchone()
+        if built_for != run_date:
+            raise RuntimeError(
+                f"the masking rules were built for {built_for}, not for run date {run_date}:"
+                " build the dbt models of this run first"
+            )
         counts = dict(
             conn.execute(
                 f"select record_kind, count(*) from {EXPIRED} group by record_kind"
             ).fetchall()
         )
+        records = {kind: counts.get(kind, 0) for kind in (*_UPDATES, "quarantined_file")}
         conn.begin()
         for statement in _UPDATES.values():
             conn.execute(statement.format(expired=EXPIRED), {"run_date": run_date})
+        _log(conn, run_date, masked_at, cutoff, records)
         conn.commit()
 
+        crash_point("masking:before_deleting_files")
         files_deleted = 0
         for ingestion_id, stored_path in conn.execute(_FILES_TO_DELETE).fetchall():
             (settings.data_dir / stored_path).unlink(missing_ok=True)
@@ -116,15 +137,66 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
                 if message.stem in masked_invitations:
                     message.unlink()
                     messages_deleted += 1
+        deleted = {"stored_file": files_deleted, "outbox_message": messages_deleted}
+        _log(conn, run_date, masked_at, cutoff, deleted)
         # Write the masked pages out now rather than at some later checkpoint.
         conn.execute("checkpoint")
 
-    records = {kind: counts.get(kind, 0) for kind in (*_UPDATES, "quarantined_file")}
     log.info(
         "masked before %s: %s; files deleted: %d, messages deleted: %d",
-        planned,
+        cutoff,
         records,
         files_deleted,
         messages_deleted,
     )
-    return MaskSummary(records, files_deleted, messages_deleted)
+    return MaskSummary(cutoff, records, files_deleted, messages_deleted)
+
+
+def _log(conn, run_date: date, masked_at: datetime, cutoff: date, counts: dict[str, int]) -> None:
+    conn.executemany(
+        "insert into privacy.masking_log"
+        " (run_date, masked_at, record_kind, masking_cutoff, records_masked)"
+        " values (?, ?, ?, ?, ?)",
+        [(run_date, masked_at, kind, cutoff, n) for kind, n in counts.items()],
+    )
+
+
+def compact_warehouse(settings: Settings) -> bool:
+    """Rewrite `warehouse.duckdb` whole when a masking has cleared values since it was last
+    rewritten; returns whether it did.
+
+    DuckDB reuses the blocks an UPDATE or a rebuilt table frees, but never blanks them: until
+    they are reused they still hold the old values. A copy of the database holds only what the
+    tables hold now. It is written beside the file and swapped in with one rename; a run stopped
+    on the way leaves the old file (and the copy, removed next time), and the next run compacts.
+    """
+    path = settings.warehouse_path
+    fresh = path.with_name(f"{path.name}.compacting")
+    for leftover in (fresh, Path(f"{fresh}.wal")):
+        leftover.unlink(missing_ok=True)
+    with connect(path) as conn:
+        due = conn.execute(
+            "select count(*) from privacy.masking_log where records_masked > 0 and not compacted"
+        ).fetchone()[0]
+    if not due:
+        return False
+    conn = duckdb.connect()
+    try:
+        conn.execute("set enable_progress_bar = false")
+        conn.execute(f"attach {path_literal(path)} as warehouse")
+        conn.execute("checkpoint warehouse")
+        conn.execute(f"attach {path_literal(fresh)} as compacted")
+        conn.execute("copy from database warehouse to compacted")
+        conn.execute("update compacted.privacy.masking_log set compacted = true")
+        conn.execute("detach compacted")
+        conn.execute("detach warehouse")
+    finally:
+        conn.close()
+    if Path(f"{path}.wal").exists():
+        # Never happens after the checkpoint above; the WAL would otherwise be replayed onto
+        # the copy.
+        raise RuntimeError(f"{path.name} has a write-ahead log after a checkpoint; not compacted")
+    crash_point("compaction:before_swap")
+    os.replace(fresh, path)
+    log.info("warehouse rewritten after masking: %d bytes", path.stat().st_size)
+    return True

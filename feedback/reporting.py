@@ -19,13 +19,10 @@ from pathlib import Path
 import duckdb
 
 from feedback.settings import Settings
+from feedback.warehouse import path_literal
 
 REPORTED_SCHEMAS = ("marts", "audit")
 REPORTING_FILE = "reporting.duckdb"
-
-
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def write_reporting(settings: Settings) -> dict[str, int]:
@@ -43,7 +40,7 @@ def write_reporting(settings: Settings) -> dict[str, int]:
     rows: dict[str, int] = {}
     conn = duckdb.connect(str(partial))
     try:
-        conn.execute(f"attach {_quoted(settings.warehouse_path)} as warehouse (read_only)")
+        conn.execute(f"attach {path_literal(settings.warehouse_path)} as warehouse (read_only)")
         tables = conn.execute(
             "select schema_name, table_name from duckdb_tables()"
             " where database_name = 'warehouse' and schema_name in ?"
@@ -59,7 +56,7 @@ def write_reporting(settings: Settings) -> dict[str, int]:
             conn.execute(f"create table {name} as select * from warehouse.{name}")
             rows[f"{schema}.{table}"] = conn.execute(f"select count(*) from {name}").fetchone()[0]
             if schema == "marts":
-                target_file = _quoted(parquet_dir / f"{table}.parquet")
+                target_file = path_literal(parquet_dir / f"{table}.parquet")
                 conn.execute(f"copy {name} to {target_file} (format parquet)")
         conn.execute("detach warehouse")
     finally:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from time import monotonic, sleep
 
+from feedback.faults import crash_point
 from feedback.ledger import UNCERTAIN_REASON, Change, Journal, Ledger
 from feedback.messages import InvalidMessage, compose
 from feedback.settings import BUSINESS_TIME_ZONE, Settings, today_in_amsterdam
@@ -81,12 +82,41 @@ def settle_interrupted(settings: Settings, run_date: date) -> tuple[list[str], l
     """What a stopped run left open, settled before the rules read the ledger (so that the
     28-day rule counts it): (found sent in the outbox, of uncertain fate)."""
     with connect(settings.warehouse_path) as conn:
+        outbox = OutboxTransport(settings.outbox_dir)
         confirmed, uncertain = _ledger(conn, settings, run_date).recover(
-            OutboxTransport(settings.outbox_dir).holds()
+            outbox.holds(), outbox.WRITTEN.code
         )
     if uncertain:
         log.warning("invitations of uncertain fate, not sent again: %s", ", ".join(uncertain))
     return confirmed, uncertain
+
+
+def delivery_problems(settings: Settings, since: datetime) -> dict[str, list[str]]:
+    """The invitations that a run started at `since` left unsent, by invitation id (read from
+    the ledger, so a summary never depends on what a step kept in memory): refused for good by
+    the mail server, invalid (no valid message could be made), deferred (a later run retries),
+    uncertain (a stop left them with the server; never sent again)."""
+    problems: dict[str, list[str]] = {}
+    with connect(settings.warehouse_path) as conn:
+        rows = conn.execute(
+            """
+            select
+                case
+                    when state = 'failed' and last_reply_code >= 500 then 'refused'
+                    when state = 'failed' then 'invalid'
+                    when state = 'due' then 'deferred'
+                    else state
+                end as problem,
+                invitation_id
+            from ledger.invitations
+            where state in ('failed', 'due', 'uncertain') and updated_at >= ?
+            order by invitation_id
+            """,
+            [since],
+        ).fetchall()
+    for problem, invitation_id in rows:
+        problems.setdefault(problem, []).append(invitation_id)
+    return problems
 
 
 def send_due_invitations(
@@ -180,6 +210,7 @@ def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary)
                     summary.deferred.append(invitation_id)
                 continue
 
+            crash_point("sending:after_handover")
             if reply.accepted:
                 pending.append(change("sent", reply.code))
                 summary.sent += 1

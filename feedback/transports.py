@@ -61,6 +61,7 @@ class OutboxTransport:
     file is its own record: whether a message went out can be checked afterwards."""
 
     verifiable = True
+    WRITTEN = Reply(250, "written to the outbox")
 
     def __init__(self, outbox: Path):
         self.outbox = outbox
@@ -85,7 +86,7 @@ class OutboxTransport:
         partial.write_bytes(message.data)
         before_handover()
         os.replace(partial, target)
-        return Reply(250, "written to the outbox")
+        return self.WRITTEN
 
 
 class DryRunTransport:

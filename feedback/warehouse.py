@@ -26,6 +26,7 @@ _ROW_META = """
 DDL = f"""
 create schema if not exists raw;
 create schema if not exists ledger;
+create schema if not exists privacy;
 create sequence if not exists raw.ingestion_id_seq;
 
 create table if not exists raw.ingestions (
@@ -115,12 +116,29 @@ create table if not exists ledger.invitations (
     last_reply_code integer,
     last_attempt_at timestamptz
 );
+-- What each run's masking step did: per record kind, how many records it masked (or files and
+-- messages it deleted) and the cutoff it used. `compacted`: the warehouse file has been rewritten
+-- since, so none of its free blocks still holds a value this masking cleared.
+create table if not exists privacy.masking_log (
+    run_date date not null,
+    masked_at timestamptz not null,
+    record_kind varchar not null,
+    masking_cutoff date not null,
+    records_masked integer not null,
+    compacted boolean not null default false
+);
+
 -- Columns added since the first ledger, for warehouses made before them.
 alter table ledger.invitations add column if not exists customer_key varchar;
 alter table ledger.invitations add column if not exists attempts integer default 0;
 alter table ledger.invitations add column if not exists last_reply_code integer;
 alter table ledger.invitations add column if not exists last_attempt_at timestamptz;
 """
+
+
+def path_literal(path: Path) -> str:
+    """A file path as a SQL string literal, for ATTACH and COPY."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:

@@ -11,6 +11,7 @@ from orchestration.assets.feedback import (
     personal_data_masking,
     published_figure,
     reporting_copy,
+    warehouse_compaction,
 )
 from orchestration.jobs import daily_run, quarter_close
 from orchestration.project import dbt_project
@@ -25,6 +26,7 @@ defs = dg.Definitions(
         invitation_emails,
         personal_data_masking,
         dbt_marts,
+        warehouse_compaction,
         published_figure,
         reporting_copy,
     ],

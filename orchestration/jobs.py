@@ -6,13 +6,22 @@ lock from the first step to the last (see `RunDate`), and DuckDB has one writer 
 
 import dagster as dg
 
+from feedback.faults import crash_point
 from orchestration.assets.feedback import published_figure, reporting_copy
 
-# The whole graph for run date D: load, rules, send, mask, marts, publish.
+
+@dg.success_hook
+def crash_point_after_step(context: dg.HookContext) -> None:
+    """Where the tests stop a run between two steps (nothing happens outside them)."""
+    crash_point(f"after:{context.step_key}")
+
+
+# The whole graph for run date D: load, rules, send, mask, marts, compact, publish.
 daily_run = dg.define_asset_job(
     "feedback_daily_run",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
+    hooks={crash_point_after_step},
 )
 
 # On the first of a quarter, after the daily run: rebuild the quarterly marts, publish, and give

@@ -43,8 +43,18 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: Run
     # dbt runs in the project folder: give it the data folder resolved from this process's
     # working directory, so a relative FEEDBACK_DATA_DIR means the same folder to both.
     os.environ["FEEDBACK_DATA_DIR"] = str(settings().data_dir)
-    args = ["build", "--vars", json.dumps({"as_of": run_date.date().isoformat()})]
-    yield from dbt.cli(args, context=context).stream()
+    # Models and the data tests that guard them; the unit tests of the rules run in `make test`.
+    args = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        json.dumps({"as_of": run_date.date().isoformat()}),
+    ]
+    # One target folder per run: the marts' build reuses the rules' parse of the same vars and
+    # profile (dbt parses the project again when either changes).
+    target = dbt_project.target_path / f"run-{context.run.run_id[:8]}"
+    yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
 @dbt_assets(

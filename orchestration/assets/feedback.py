@@ -1,15 +1,17 @@
-"""The Python steps of a run: load the landing files, settle the ledger, send, mask, publish.
+"""The Python steps of a run: load the landing files, settle the ledger, send, mask, compact,
+publish.
 
 Each is a thin asset over a function of the `feedback` package; the asset only passes the run
-date and reports counts (never personal data) as metadata.
+date and reports counts as metadata (Dagster's event log is kept for good: no personal data and
+no ids go there).
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import dagster as dg
 
 from feedback.loading import load_landing
-from feedback.masking import mask_expired
+from feedback.masking import compact_warehouse, mask_expired
 from feedback.publishing import publish_quarter
 from feedback.reporting import write_reporting
 from feedback.sending import send_due_invitations, settle_interrupted
@@ -46,7 +48,7 @@ def ledger_settled(context: dg.AssetExecutionContext, run_date: RunDate):
     messages found in outbox/ are sent, one left `sending` is `uncertain` (never sent again)."""
     confirmed, uncertain = settle_interrupted(settings(), run_date.date())
     return dg.MaterializeResult(
-        metadata={"recovered_as_sent": len(confirmed), "uncertain": uncertain}
+        metadata={"recovered_as_sent": len(confirmed), "uncertain": len(uncertain)}
     )
 
 
@@ -59,7 +61,9 @@ def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
     """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations."""
     transport = DryRunTransport() if run_date.dry_run else None
     summary = send_due_invitations(settings(), run_date.date(), transport)
-    return dg.MaterializeResult(metadata=asdict(summary))
+    return dg.MaterializeResult(
+        metadata={f.name: _count(getattr(summary, f.name)) for f in fields(summary)}
+    )
 
 
 @dg.asset(
@@ -72,9 +76,27 @@ def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
     summary = mask_expired(settings(), run_date.date())
     return dg.MaterializeResult(
         metadata={
+            "cutoff": summary.cutoff.isoformat(),
             **{f"masked_{kind}": n for kind, n in summary.records_masked.items()},
             "files_deleted": summary.files_deleted,
             "messages_deleted": summary.messages_deleted,
+        }
+    )
+
+
+@dg.asset(
+    key=["privacy", "warehouse_compaction"],
+    deps=[MASKING_KEY, *dbt_marts.keys],
+    group_name="privacy",
+)
+def warehouse_compaction(context: dg.AssetExecutionContext, run_date: RunDate):
+    """warehouse.duckdb rewritten whole after a masking cleared values, once the marts are
+    rebuilt: none of its free blocks keeps a masked value."""
+    compacted = compact_warehouse(settings())
+    return dg.MaterializeResult(
+        metadata={
+            "compacted": compacted,
+            "bytes": settings().warehouse_path.stat().st_size,
         }
     )
 
@@ -96,7 +118,7 @@ def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
 
 @dg.asset(
     key=["reporting", "bi_copy"],
-    deps=[published_figure.key, *dbt_marts.keys],
+    deps=[published_figure.key, warehouse_compaction.key, *dbt_marts.keys],
     group_name="publishing",
 )
 def reporting_copy(context: dg.AssetExecutionContext, run_date: RunDate):
@@ -104,3 +126,7 @@ def reporting_copy(context: dg.AssetExecutionContext, run_date: RunDate):
     completed run, swapped in whole as the run's last step."""
     rows = write_reporting(settings())
     return dg.MaterializeResult(metadata={"tables": len(rows), "rows": sum(rows.values())})
+
+
+def _count(value: int | list) -> int:
+    return len(value) if isinstance(value, list) else value

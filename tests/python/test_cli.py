@@ -12,6 +12,7 @@ from conftest import CONTACT_HEADER
 
 from feedback import cli
 from orchestration.definitions import defs
+from orchestration.instance import dagster_instance
 from orchestration.resources import run_config_for
 
 
@@ -92,3 +93,23 @@ def test_a_run_while_another_is_busy_refuses_at_once_and_touches_nothing(data):
     _, output = data.run("2026-03-02")
     assert "feedback run for 2026-03-02: completed" in output
     assert not landed.exists()
+
+
+def test_ui_opens_dagster_on_the_data_folders_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path / "data"))
+    argv, env, cwd = cli.ui_command(cli.Settings.from_env(), 3000)
+    home = tmp_path / "data" / "dagster"
+    assert argv[1:] == ["dev", "--host", "127.0.0.1", "--port", "3000"]
+    assert Path(argv[0]).name == "dagster" and Path(argv[0]).exists()
+    assert env["DAGSTER_HOME"] == str(home)
+    assert (cwd / "pyproject.toml").exists()
+    with dagster_instance(tmp_path / "data") as instance:
+        # The project's settings: no usage statistics, one run at a time.
+        assert (home / "dagster.yaml").read_text() == (cwd / "dagster.yaml").read_text()
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    _, env, _ = cli.ui_command(cli.Settings.from_env(), 3000)
+    assert env["DAGSTER_HOME"] == str(tmp_path / "elsewhere")
+    assert (tmp_path / "elsewhere" / "dagster.yaml").exists()

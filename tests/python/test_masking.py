@@ -1,9 +1,10 @@
 """Masking: three calendar months after a record's date its personal data is gone everywhere.
 
-Three runs on one data folder: 2 March 2026 (old contacts, an old KCM delivery with rejected and
+Runs on one data folder: 2 March 2026 (old contacts, an old KCM delivery with rejected and
 unreadable rows, a file kept aside), 1 April (a response to the invitation of 2 March, and one
 of 20 March; the quarter closes) and 3 June, whose cutoff is 3 March: what is dated before it is
-masked, what is dated on 20 March or later is kept.
+masked, what is dated on 20 March or later is kept. On 4 June the old contacts come again, once
+as the same file and once re-exported: nothing masked comes back.
 """
 
 import json
@@ -40,6 +41,9 @@ APRIL_KCM = KCM_HEADER + (
     f"r-olga;{invitation_id('c-olga')};KCM-SQ-01;2026-03-02T20:00:00+01:00;7;Prima geholpen\n"
     "r-kept;inv-other;KCM-CL-01;2026-03-20 10:00:00;10;Bel me gerust: 020-1234567\n"
 )
+# Olga's dated row of 1 March again, in a file of other bytes (a rejected row without a date of
+# its own would count as new: it is dated by the run that loads it).
+REEXPORTED = OLD_CONTACTS.split("\n")[0] + "\r\n" + OLD_CONTACTS.split("\n")[1] + "\r\n"
 JUNE_CONTACTS = CONTACT_HEADER + (
     "c-nina,cust-nina-5512,claim_reported,2026-06-02 11:00:00,nina.nieuw@example.nl,"
     "Nina Nieuw,woon,web\n"
@@ -65,6 +69,12 @@ GONE = [
 QUARTERS = "select * from marts.quarterly_satisfaction order by all"
 QUARTERS_BY_TYPE = "select * from marts.quarterly_satisfaction_by_contact_type order by all"
 KEPT = ["cust-nina-5512", "nina.nieuw@example.nl", "Nina Nieuw", "020-1234567"]
+MASKED_ON = (
+    "select 'contact', event_id, _masked_on from raw.contact_events"
+    " union all select 'response', response_id, _masked_on from raw.kcm_responses"
+    " union all select 'invitation', invitation_id, masked_on from ledger.invitations"
+    " order by all"
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +87,7 @@ def scenario(module_data):
     data.run("2026-03-02")
     assert data.outbox() == [invitation_id("c-olga")]
     assert "olga.oud@example.nl" in found_in_warehouse(data, ["olga.oud@example.nl"])
+    bytes_before_masking = found_in_files(data, GONE)
 
     data.land("kcm_responses", "kcm-2026-03-31.csv", APRIL_KCM)
     data.run("2026-04-01")
@@ -89,7 +100,18 @@ def scenario(module_data):
 
     data.land("contact_events", "contacts-2026-06-02.csv", JUNE_CONTACTS)
     _, output = data.run("2026-06-03")
-    return {"before": before, "output": output}
+    masked_on = data.query(MASKED_ON)
+
+    data.land("contact_events", "contacts-2026-03-01.csv", OLD_CONTACTS)
+    data.land("contact_events", "contacts-2026-03-01-export.csv", REEXPORTED)
+    _, again = data.run("2026-06-04")
+    return {
+        "before": before,
+        "bytes_before_masking": bytes_before_masking,
+        "output": output,
+        "masked_on": masked_on,
+        "again": again,
+    }
 
 
 def nina_message() -> str:
@@ -120,10 +142,11 @@ def found_in_warehouse(data, needles: list[str]) -> dict[str, list[str]]:
 
 
 def found_in_files(data, needles: list[str]) -> dict[str, list[str]]:
-    """Every file in the data folder but the DuckDB file itself, in UTF-8 and Latin-1."""
+    """The raw bytes of every file in the data folder (the DuckDB files, their write-ahead
+    logs, Dagster's instance and the logs included), in UTF-8 and Latin-1."""
     found: dict[str, list[str]] = {}
     for path in sorted(data.root.rglob("*")):
-        if not path.is_file() or path.name.startswith("warehouse.duckdb"):
+        if not path.is_file():
             continue
         content = path.read_bytes()
         for needle in needles:
@@ -137,6 +160,8 @@ def test_no_personal_data_past_three_months_in_any_table_or_view(scenario, modul
 
 
 def test_no_personal_data_past_three_months_in_any_file(scenario, module_data):
+    # Before masking the scan finds them, in the bytes of the warehouse file too.
+    assert "warehouse.duckdb" in scenario["bytes_before_masking"]["olga.oud@example.nl"]
     assert found_in_files(module_data, GONE) == {}
     assert not list((module_data.root / "quarantine").rglob("*.csv"))
     assert module_data.outbox() == [invitation_id("c-nina")]
@@ -160,10 +185,15 @@ def test_recent_personal_data_is_kept(scenario, module_data):
             "reporting/marts/contact_outcomes.parquet",
             "reporting/marts/feedback_invitations.parquet",
             "reporting.duckdb",
+            "warehouse.duckdb",
         ],
-        "020-1234567": ["reporting/marts/survey_responses.parquet", "reporting.duckdb"],
-        "nina.nieuw@example.nl": sorted([june, nina_message()]),
-        "Nina Nieuw": sorted([june, nina_message()]),
+        "020-1234567": [
+            "reporting/marts/survey_responses.parquet",
+            "reporting.duckdb",
+            "warehouse.duckdb",
+        ],
+        "nina.nieuw@example.nl": [*sorted([june, nina_message()]), "warehouse.duckdb"],
+        "Nina Nieuw": [*sorted([june, nina_message()]), "warehouse.duckdb"],
     }
 
 
@@ -229,3 +259,55 @@ def test_the_run_summary_counts_what_was_masked(scenario):
         "masking: 9 record(s) past 3 months masked, 4 stored file(s) and 1 message(s) deleted"
         in scenario["output"]
     )
+
+
+def test_each_run_logs_what_it_masked_per_record_kind_with_its_cutoff(scenario, module_data):
+    logged = module_data.query(
+        "select run_date, masking_cutoff, record_kind, records_masked, is_compacted"
+        " from audit.personal_data_maskings where records_masked > 0 order by all"
+    )
+    assert logged == [
+        (date(2026, 6, 3), date(2026, 3, 3), kind, n, True)
+        for kind, n in sorted(
+            {
+                "contact_event": 2,
+                "kcm_response": 4,
+                "unreadable_row": 1,
+                "invitation": 1,
+                "quarantined_file": 1,
+                "stored_file": 4,
+                "outbox_message": 1,
+            }.items()
+        )
+    ] + [
+        # The re-exported old contacts, masked in the run that loaded them; their file deleted.
+        (date(2026, 6, 4), date(2026, 3, 4), "contact_event", 1, True),
+        (date(2026, 6, 4), date(2026, 3, 4), "stored_file", 1, True),
+    ]
+    # Every run logs every kind, zeros included, with the cutoff it used.
+    assert module_data.query(
+        "select run_date, min(masking_cutoff), count(*) from audit.personal_data_maskings"
+        " group by run_date order by run_date"
+    ) == [
+        (date(2026, 3, 2), date(2025, 12, 2), 7),
+        (date(2026, 4, 1), date(2026, 1, 1), 7),
+        (date(2026, 6, 3), date(2026, 3, 3), 7),
+        (date(2026, 6, 4), date(2026, 3, 4), 7),
+    ]
+
+
+def test_masking_again_changes_nothing_and_a_redelivery_brings_nothing_back(scenario, module_data):
+    data = module_data
+    # What 3 June masked stays as it was: the next run does not mask it again.
+    first = {row for row in scenario["masked_on"] if row[2] is not None}
+    assert first <= set(data.query(MASKED_ON))
+    assert "1 repeated delivery(ies)" in scenario["again"]
+    assert (
+        "masking: 1 record(s) past 3 months masked, 1 stored file(s) and 0 message(s) deleted"
+        in scenario["again"]
+    )
+    assert data.query(
+        "select event_id, customer_id, email, customer_name, _masked_on from raw.contact_events"
+        " where _file_name = 'contacts-2026-03-01-export.csv' order by 1"
+    ) == [("c-olga", None, None, None, date(2026, 6, 4))]
+    assert not list((data.root / "archive").rglob("*contacts-2026-03-01*"))

@@ -54,6 +54,12 @@ def test_marts_are_built_after_sending_and_masking():
     for mart in ("marts/feedback_invitations", "audit/rejected_records"):
         assert "privacy/personal_data_masking" in upstream(mart)
     assert "marts/quarterly_satisfaction" in upstream("public/klanttevredenheid")
+    # The warehouse is rewritten after the marts are rebuilt from masked data, and BI tools get
+    # their copy after that.
+    assert {"privacy/personal_data_masking", "marts/feedback_invitations"} <= upstream(
+        "privacy/warehouse_compaction"
+    )
+    assert "privacy/warehouse_compaction" in upstream("reporting/bi_copy")
 
 
 @pytest.mark.parametrize(

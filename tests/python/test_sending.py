@@ -9,9 +9,12 @@ refusal; the run of 3 March sends what was deferred and tries nothing else again
 from datetime import date
 from email import message_from_bytes, policy
 
+import dagster as dg
 import pytest
 from conftest import CONTACT_HEADER, invitation_id
 from smtp_server import Authenticator, Handler, free_port, self_signed_certificate, start_server
+
+from orchestration.instance import dagster_instance
 
 CONTACTS = CONTACT_HEADER + (
     "e-ok,k-1,service_question,2026-03-01 10:00:00,jan@example.nl,Jan Jansen,,phone\n"
@@ -137,10 +140,18 @@ def test_operations_see_every_invitation_with_state_attempts_and_reply_code(scen
     assert module_data.query("select count(*) from marts.feedback_invitations") == [(6,)]
 
 
-def test_no_personal_data_in_the_logs(scenario, module_data):
-    logs = "".join(p.read_text() for p in (module_data.root / "logs").glob("*.log"))
-    for personal in PERSONAL:
-        assert personal not in logs
+def test_no_personal_data_in_the_logs_or_in_dagsters_run_history(scenario, module_data):
+    files = [
+        path
+        for folder in ("logs", "dagster")
+        for path in (module_data.root / folder).rglob("*")
+        if path.is_file()
+    ]
+    assert any(path.name == "runs.db" for path in files)
+    for path in files:
+        content = path.read_bytes()
+        for personal in PERSONAL:
+            assert personal.encode() not in content, path
 
 
 ONE_CONTACT = CONTACT_HEADER + ("e-1,k-1,new_policy,2026-03-01 10:00:00,jan@example.nl,Jan,,web\n")
@@ -170,6 +181,41 @@ def test_unreachable_server_fails_the_run_and_a_later_run_sends(data):
     assert data.query("select state, sent_on from ledger.invitations") == [
         ("sent", date(2026, 3, 2))
     ]
+
+    # Both runs are in the data folder's Dagster instance, as the UI shows them: the failure
+    # with its cause, per-asset counts, and the dbt tests as asset checks.
+    with dagster_instance(data.root) as instance:
+        succeeded, failed = instance.get_runs()
+        assert (succeeded.status, failed.status) == (
+            dg.DagsterRunStatus.SUCCESS,
+            dg.DagsterRunStatus.FAILURE,
+        )
+        assert succeeded.tags["feedback/run_date"] == "2026-03-02"
+        failures = [
+            event.dagster_event.step_failure_data.error.to_string()
+            for event in instance.all_logs(failed.run_id)
+            if event.dagster_event and event.dagster_event.is_step_failure
+        ]
+        assert len(failures) == 1 and "cannot use the SMTP server" in failures[0]
+        sending = instance.fetch_materializations(
+            dg.AssetKey(["sending", "invitation_emails"]), limit=5
+        ).records
+        assert len(sending) == 1
+        counts = {k: v.value for k, v in sending[0].asset_materialization.metadata.items()}
+        assert counts == {
+            "sent": 1,
+            "already_sent": 0,
+            "refused": 0,
+            "invalid": 0,
+            "deferred": 0,
+            "uncertain": 0,
+        }
+        check = dg.AssetCheckKey(
+            dg.AssetKey(["staging", "stg_ledger__invitations"]),
+            "unique_stg_ledger__invitations_invitation_id",
+        )
+        history = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)
+        assert [record.status.value for record in history] == ["SUCCEEDED", "SUCCEEDED"]
 
 
 def test_starttls_and_login_with_a_certificate_made_by_the_test_and_the_rate_kept(data, tmp_path):
