@@ -1,4 +1,5 @@
-"""`feedback run [--as-of D]` and `feedback demo`: thin doors onto the Dagster asset graph."""
+"""`feedback run [--as-of D]`, `feedback demo` and `feedback ui`: thin doors onto the Dagster
+asset graph."""
 
 from __future__ import annotations
 
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000, help="on http://127.0.0.1:PORT")
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(message)s",
     )
 
     try:

@@ -113,3 +113,25 @@ def test_ui_opens_dagster_on_the_data_folders_instance(tmp_path, monkeypatch):
     _, env, _ = cli.ui_command(cli.Settings.from_env(), 3000)
     assert env["DAGSTER_HOME"] == str(tmp_path / "elsewhere")
     assert (tmp_path / "elsewhere" / "dagster.yaml").exists()
+
+
+def test_feedback_ui_replaces_itself_with_dagster_dev(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    started = []
+
+    class Replaced(Exception):
+        """os.execve does not return: the process becomes `dagster dev`."""
+
+    def execve(*call):
+        started.append(call)
+        raise Replaced
+
+    monkeypatch.setattr(cli.os, "execve", execve)
+    with pytest.raises(Replaced):
+        cli.main(["ui", "--port", "3123"])
+    ((executable, argv, env),) = started
+    assert argv == [executable, "dev", "--host", "127.0.0.1", "--port", "3123"]
+    assert env["DAGSTER_HOME"] == str(tmp_path / "data" / "dagster")
+    assert (Path.cwd() / "dagster.yaml").exists()
