@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from time import monotonic, sleep
 
@@ -51,13 +51,14 @@ class SendFailed(Exception):
 
 @dataclass
 class SendSummary:
+    """Counts only (the ids are in the ledger: see `delivery_problems`)."""
+
     sent: int = 0
     already_sent: int = 0
-    # Invitation ids only: never an address.
-    refused: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
-    uncertain: list[str] = field(default_factory=list)
+    refused: int = 0
+    invalid: int = 0
+    deferred: int = 0
+    uncertain: int = 0
 
 
 def written_at(run_date: date) -> datetime:
@@ -133,10 +134,10 @@ def send_due_invitations(
     log.info(
         "invitations sent: %d, refused: %d, invalid: %d, deferred: %d, uncertain: %d",
         summary.sent,
-        len(summary.refused),
-        len(summary.invalid),
-        len(summary.deferred),
-        len(summary.uncertain),
+        summary.refused,
+        summary.invalid,
+        summary.deferred,
+        summary.uncertain,
     )
     return summary
 
@@ -184,7 +185,7 @@ def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary)
                 message = compose(invitation, settings.messages, written)
             except InvalidMessage as problem:
                 pending.append(change("failed", error=str(problem)))
-                summary.invalid.append(invitation_id)
+                summary.invalid += 1
                 log.warning("invitation %s not sent: %s", invitation_id, problem)
                 continue
 
@@ -203,11 +204,11 @@ def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary)
             except ConnectionLost as lost:
                 if lost.handed_over:
                     pending.append(change("uncertain", error=UNCERTAIN_REASON))
-                    summary.uncertain.append(invitation_id)
+                    summary.uncertain += 1
                     continue
                 pending.append(change("due", error=str(lost)))
                 if not retry_later(invitation, tries):
-                    summary.deferred.append(invitation_id)
+                    summary.deferred += 1
                 continue
 
             crash_point("sending:after_handover")
@@ -216,12 +217,12 @@ def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary)
                 summary.sent += 1
             elif reply.permanent:
                 pending.append(change("failed", reply.code, f"{reply.code} {reply.text}".strip()))
-                summary.refused.append(invitation_id)
+                summary.refused += 1
                 log.warning("invitation %s refused by the server: %s", invitation_id, reply.code)
             else:
                 pending.append(change("due", reply.code, f"{reply.code} {reply.text}".strip()))
                 if not retry_later(invitation, tries):
-                    summary.deferred.append(invitation_id)
+                    summary.deferred += 1
             if len(pending) + journaled >= RECORD_EVERY:
                 journal(pending)
                 ledger.fold_journal()

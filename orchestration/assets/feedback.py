@@ -6,7 +6,7 @@ date and reports counts as metadata (Dagster's event log is kept for good: no pe
 no ids go there).
 """
 
-from dataclasses import asdict, fields
+from dataclasses import asdict
 
 import dagster as dg
 
@@ -61,9 +61,7 @@ def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
     """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations."""
     transport = DryRunTransport() if run_date.dry_run else None
     summary = send_due_invitations(settings(), run_date.date(), transport)
-    return dg.MaterializeResult(
-        metadata={f.name: _count(getattr(summary, f.name)) for f in fields(summary)}
-    )
+    return dg.MaterializeResult(metadata=asdict(summary))
 
 
 @dg.asset(
@@ -126,7 +124,3 @@ def reporting_copy(context: dg.AssetExecutionContext, run_date: RunDate):
     completed run, swapped in whole as the run's last step."""
     rows = write_reporting(settings())
     return dg.MaterializeResult(metadata={"tables": len(rows), "rows": sum(rows.values())})
-
-
-def _count(value: int | list) -> int:
-    return len(value) if isinstance(value, list) else value
