@@ -6,7 +6,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test lint venv ui clean bench-send bench-compaction
+.PHONY: demo test lint venv ui clean bench bench-quick bench-send bench-compaction
 
 # Run a command against a throwaway warehouse, so checks leave ./data alone.
 with_scratch_warehouse = tmp=$$(mktemp -d) && FEEDBACK_DATA_DIR=$$tmp $(1); status=$$?; rm -rf "$$tmp"; exit $$status
@@ -31,6 +31,15 @@ lint: venv
 test: venv lint
 	$(call with_scratch_warehouse,$(BIN)/dbt build --quiet)
 	$(BIN)/pytest
+
+# What a run costs as history grows: the first run over two years and a daily run on top of it
+# at 10 thousand and 1 million customers, their floor in DuckDB, a 92-day range; with the goals.
+bench: venv
+	$(BIN)/python benchmarks/bench.py
+
+# The same at a small size (a few minutes), to see that the benchmark works.
+bench-quick: venv
+	$(BIN)/python benchmarks/bench.py --customers 1000 5000 --range-sample 1
 
 # The sender's throughput on 10,000 invitations (outbox and loopback SMTP) and a kill mid-batch.
 bench-send: venv

@@ -1,0 +1,248 @@
+"""`make bench`: what a run costs as history grows, measured end to end, with the goals.
+
+For each size (by default 10 thousand and 1 million customers, about 5 contacts and 1 KCM response
+per customer a year) the generator of `feedback.synthetic` makes two years of history, delivered
+as one file per source. Then, each as a `feedback run` process of its own on a fresh data folder:
+
+1. the first run over that history (loading, the whole rule, sending the last 14 days' invitations
+   to outbox/, masking, marts), with the time of each step from the Dagster instance;
+2. a daily run on top of it, the next morning's delivery;
+3. the floor: the SQL that daily run's dbt builds executed, straight in DuckDB, on a copy of the
+   warehouse as it was before that run;
+4. at the first size only: a 92-day range. Until `feedback run --from D1 --to D2` exists, this
+   is the day-by-day equivalent, estimated from the first `--range-sample` runs of it.
+
+Peak memory is the largest resident set of the run and the processes it started. Prints each goal
+as met or NOT met. `make bench-quick` runs the same at a small size, for CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from feedback.synthetic import Population, SyntheticData  # noqa: E402
+
+HISTORY_DAYS = 730
+# The first run's date: the history ends the day before.
+FIRST_RUN = date(2026, 11, 2)
+GOALS = {
+    "daily_small_s": 8.0,
+    "daily_ratio": 1.5,
+    "first_large_s": 90.0,
+    "peak_gb": 3.0,
+    "range_small_s": 90.0,
+}
+SENDING_STEP = "sending__invitation_emails"
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_gb: float
+    steps: dict[str, float]
+
+    @property
+    def sending_aside(self) -> float:
+        return self.seconds - self.steps.get(SENDING_STEP, 0.0)
+
+
+def feedback_run(data_dir: Path, *args: str) -> Measured:
+    """`feedback run ARGS` as a process of its own: wall time, peak memory, seconds per step."""
+    env = {**os.environ, "FEEDBACK_DATA_DIR": str(data_dir)}
+    for name in ("FEEDBACK_SMTP_HOST", "DAGSTER_HOME"):
+        env.pop(name, None)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("feedback")), "run", *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = process.stdout.read()
+    # wait4's usage covers the run and every process it started and waited for (dbt).
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 3):
+        raise SystemExit(f"feedback run {' '.join(args)} failed ({code}):\n{output}")
+    return Measured(seconds, usage.ru_maxrss / 1024**2, _step_seconds(data_dir))
+
+
+def _step_seconds(data_dir: Path) -> dict[str, float]:
+    """Seconds per step of the data folder's latest run, from its Dagster instance."""
+    from orchestration.instance import dagster_instance
+
+    with dagster_instance(data_dir) as instance:
+        run = instance.get_runs(limit=1)[0]
+        return {
+            stats.step_key: stats.end_time - stats.start_time
+            for stats in instance.get_run_step_stats(run.run_id)
+            if stats.end_time and stats.start_time
+        }
+
+
+def floor_seconds(warehouse_before: Path) -> float:
+    """The latest run's dbt SQL (models and data tests as its builds ran them, in the order
+    they ran) executed straight in DuckDB on `warehouse_before`."""
+    target = max((REPO / "target").glob("run-*"), key=lambda path: path.stat().st_mtime)
+    # dbt writes each node's SQL under run/ as it starts the node: file times give the order.
+    statements = sorted((target / "run").rglob("*.sql"), key=lambda path: path.stat().st_mtime)
+    conn = duckdb.connect(str(warehouse_before))
+    started = time.perf_counter()
+    for path in statements:
+        # dbt-duckdb names the database after the file; the copy has another name.
+        conn.execute(path.read_text().replace('"warehouse".', ""))
+    seconds = time.perf_counter() - started
+    conn.close()
+    return seconds
+
+
+def bench_size(customers: int, keep: Path, range_sample: int) -> dict:
+    last_day = FIRST_RUN + timedelta(days=92)
+    population = Population(customers, FIRST_RUN - timedelta(days=HISTORY_DAYS), last_day)
+    data_dir = keep / f"customers-{customers}"
+    landing = data_dir / "landing"
+    figures: dict = {"customers": customers}
+    started = time.perf_counter()
+    with SyntheticData(population) as synthetic:
+        history_start = population.first_day + timedelta(days=1)
+        synthetic.write(landing, history_start, FIRST_RUN, one_file=True)
+        figures["generated_s"] = time.perf_counter() - started
+        figures["population"] = synthetic.counts()
+        print(f"\n{customers:,} customers: {figures['population']}", flush=True)
+
+        figures["first"] = feedback_run(data_dir, "--as-of", FIRST_RUN.isoformat())
+        _report("first run over two years", figures["first"])
+        before = data_dir.parent / f"before-daily-{customers}.duckdb"
+        shutil.copyfile(data_dir / "warehouse.duckdb", before)
+
+        daily = FIRST_RUN + timedelta(days=1)
+        synthetic.write(landing, daily, daily)
+        figures["daily"] = feedback_run(data_dir, "--as-of", daily.isoformat())
+        _report("daily run", figures["daily"])
+        figures["floor_s"] = floor_seconds(before)
+        print(f"  the daily run's dbt SQL straight in DuckDB: {figures['floor_s']:.1f} s")
+        before.unlink()
+
+        if range_sample:
+            runs = []
+            for day in (daily + timedelta(days=n) for n in range(1, range_sample + 1)):
+                synthetic.write(landing, day, day)
+                runs.append(feedback_run(data_dir, "--as-of", day.isoformat()))
+            seconds = sum(run.seconds for run in runs) / len(runs) * 92
+            figures["range"] = Measured(seconds, max(run.peak_gb for run in runs), {})
+            _report(f"92 days, one run per date (estimated from {len(runs)})", figures["range"])
+    shutil.rmtree(data_dir)
+    return figures
+
+
+def _report(what: str, measured: Measured) -> None:
+    steps = ", ".join(
+        f"{step} {seconds:.1f}"
+        for step, seconds in sorted(measured.steps.items(), key=lambda item: -item[1])
+    )
+    print(
+        f"  {what}: {measured.seconds:.1f} s ({measured.sending_aside:.1f} s sending aside),"
+        f" peak {measured.peak_gb:.2f} GB",
+        flush=True,
+    )
+    if steps:
+        print(f"    steps (s): {steps}")
+
+
+def _goal(text: str, value: float, goal: float, unit: str) -> bool:
+    met = value <= goal
+    print(
+        f"  {'met    ' if met else 'NOT met'}  {text}: {value:.1f}{unit} (goal <= {goal:g}{unit})"
+    )
+    return met
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--customers",
+        type=int,
+        nargs="+",
+        default=[10_000, 1_000_000],
+        help="the sizes, smallest first (default: 10000 1000000)",
+    )
+    parser.add_argument(
+        "--range-sample",
+        type=int,
+        default=3,
+        help="daily runs the 92-day range is estimated from (0: skip it)",
+    )
+    args = parser.parse_args()
+    sizes = sorted(args.customers)
+    with tempfile.TemporaryDirectory(prefix="feedback-bench-") as folder:
+        results = [
+            bench_size(n, Path(folder), args.range_sample if i == 0 else 0)
+            for i, n in enumerate(sizes)
+        ]
+    small, large = results[0], results[-1]
+    print("\ngoals (this machine):")
+    met = [
+        _goal(
+            f"daily run at {small['customers']:,} customers",
+            small["daily"].seconds,
+            GOALS["daily_small_s"],
+            " s",
+        )
+    ]
+    if len(results) > 1:
+        ratio = large["daily"].sending_aside / small["daily"].sending_aside
+        met.append(
+            _goal(
+                f"daily run at {large['customers']:,} / at {small['customers']:,} (sending aside)",
+                ratio,
+                GOALS["daily_ratio"],
+                "x",
+            )
+        )
+    met.append(
+        _goal(
+            f"first run at {large['customers']:,} customers (sending aside)",
+            large["first"].sending_aside,
+            GOALS["first_large_s"],
+            " s",
+        )
+    )
+    peak = max(r[k].peak_gb for r in results for k in ("first", "daily", "range") if k in r)
+    met.append(_goal("peak memory of any run", peak, GOALS["peak_gb"], " GB"))
+    if "range" in small:
+        met.append(
+            _goal(
+                f"92-day range at {small['customers']:,} customers",
+                small["range"].seconds,
+                GOALS["range_small_s"],
+                " s",
+            )
+        )
+    for result in results:
+        print(
+            f"  ratio at {result['customers']:,}: daily run / its dbt SQL in DuckDB"
+            f" {result['daily'].seconds / max(result['floor_s'], 0.001):.0f}x"
+        )
+    print(f"\n{sum(met)} of {len(met)} goals met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
