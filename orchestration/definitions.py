@@ -1,7 +1,6 @@
 """The one Definitions object: `dagster dev` shows it, `feedback run` executes it."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_marts, dbt_rules
 from orchestration.assets.feedback import (
@@ -15,7 +14,7 @@ from orchestration.assets.feedback import (
 )
 from orchestration.jobs import daily_run, quarter_close
 from orchestration.project import dbt_project
-from orchestration.resources import RunDate
+from orchestration.resources import DbtBuild, RunDate
 from orchestration.schedules import daily_schedule, quarterly_schedule
 
 defs = dg.Definitions(
@@ -35,7 +34,7 @@ defs = dg.Definitions(
     # Assets materialised by hand in the UI too: one process, under the run's lock.
     executor=dg.in_process_executor,
     resources={
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
+        "dbt": DbtBuild(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
         "run_date": RunDate(),
     },
 )

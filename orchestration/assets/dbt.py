@@ -5,9 +5,9 @@ views are built after sending and masking, so they show today's invitations and 
 personal data.
 """
 
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -40,21 +40,38 @@ translator = FeedbackTranslator()
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
+    data_dir = settings().data_dir
     # dbt runs in the project folder: give it the data folder resolved from this process's
     # working directory, so a relative FEEDBACK_DATA_DIR means the same folder to both.
-    os.environ["FEEDBACK_DATA_DIR"] = str(settings().data_dir)
-    # Models and the data tests that guard them; the unit tests of the rules run in `make test`.
-    args = [
-        "build",
-        "--exclude-resource-type",
-        "unit_test",
-        "--vars",
-        json.dumps({"as_of": run_date.date().isoformat()}),
-    ]
-    # One target folder per run: the marts' build reuses the rules' parse of the same vars and
-    # profile (dbt parses the project again when either changes).
-    target = dbt_project.target_path / f"run-{context.run.run_id[:8]}"
-    yield from dbt.cli(args, context=context, target_path=target).stream()
+    os.environ["FEEDBACK_DATA_DIR"] = str(data_dir)
+    # The run date goes in the environment, not in --vars: a var that changes every day makes
+    # dbt parse the whole project again, an environment variable only the models that read it.
+    # dbt's state (its partial parse, manifest and log) stays with the data folder, whose lock
+    # keeps one run at a time on it.
+    with _environment(FEEDBACK_RUN_DATE=run_date.date().isoformat()):
+        # Models and the data tests that guard them; the rules' unit tests run in `make test`.
+        invocation = dbt.cli(
+            ["build", "--exclude-resource-type", "unit_test"],
+            context=context,
+            target_path=data_dir / "dbt",
+        )
+    yield from invocation.stream()
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Environment variables set for what starts inside the block (the dbt process), and
+    restored after it: the run date must not outlive its run in a long-lived process."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dbt_assets(

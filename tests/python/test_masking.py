@@ -31,7 +31,7 @@ QUARANTINED = CONTACT_HEADER + (
 OLD_KCM = (
     "response_id;invitation_id;questionnaire_id;completed_at;grade;comment;q_toelichting\n"
     "r-old;inv-unknown;KCM-SQ-01;2026-02-20 10:00:00;8;"
-    "Bel 06-12345678 of mail olga.oud@example.nl, IBAN NL91ABNA0417164300. Cijfer 8.;"
+    "Bel 06-87654321 of mail olga.oud@example.nl, IBAN NL20INGB0001234567. Cijfer 8.;"
     "mail kcm.toelichting@example.nl\n"
     "r-rej;inv-unknown;KCM-SQ-01;2026-02-21 10:00:00;11;mail rejected.grade@example.nl;\n"
     "r-notime;inv-unknown;KCM-SQ-01;gisteren;6;mail notime@example.nl;\n"
@@ -59,8 +59,8 @@ GONE = [
     "cust-quirijn-1",
     "quirijn@example.nl",
     "Quirijn",
-    "06-12345678",
-    "NL91ABNA0417164300",
+    "06-87654321",
+    "NL20INGB0001234567",
     "kcm.toelichting@example.nl",
     "rejected.grade@example.nl",
     "notime@example.nl",
