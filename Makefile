@@ -39,7 +39,7 @@ bench: venv
 
 # The same at a small size (a few minutes), to see that the benchmark works.
 bench-quick: venv
-	$(BIN)/python benchmarks/bench.py --customers 1000 5000 --range-sample 1
+	$(BIN)/python benchmarks/bench.py --customers 1000 5000
 
 # The sender's throughput on 10,000 invitations (outbox and loopback SMTP) and a kill mid-batch.
 bench-send: venv

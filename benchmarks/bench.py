@@ -9,8 +9,8 @@ as one file per source. Then, each as a `feedback run` process of its own on a f
 2. a daily run on top of it, the next morning's delivery;
 3. the floor: the SQL that daily run's dbt builds executed, straight in DuckDB, on a copy of the
    warehouse as it was before that run;
-4. at the first size only: a 92-day range. Until `feedback run --from D1 --to D2` exists, this
-   is the day-by-day equivalent, estimated from the first `--range-sample` runs of it.
+4. at the first size only: `feedback run --from D1 --to D2` over the next 92 days, their
+   deliveries all waiting in landing/ (as a backfill finds them).
 
 Peak memory is the largest resident set of the run and the processes it started. Prints each goal
 as met or NOT met. `make bench-quick` runs the same at a small size, for CI.
@@ -119,7 +119,7 @@ def floor_seconds(data_dir: Path, warehouse_before: Path, since: float) -> float
     return seconds
 
 
-def bench_size(customers: int, keep: Path, range_sample: int) -> dict:
+def bench_size(customers: int, keep: Path, with_range: bool) -> dict:
     last_day = FIRST_RUN + timedelta(days=92)
     population = Population(customers, FIRST_RUN - timedelta(days=HISTORY_DAYS), last_day)
     data_dir = keep / f"customers-{customers}"
@@ -147,14 +147,13 @@ def bench_size(customers: int, keep: Path, range_sample: int) -> dict:
         print(f"  the daily run's dbt SQL straight in DuckDB: {figures['floor_s']:.1f} s")
         before.unlink()
 
-        if range_sample:
-            runs = []
-            for day in (daily + timedelta(days=n) for n in range(1, range_sample + 1)):
-                synthetic.write(landing, day, day)
-                runs.append(feedback_run(data_dir, "--as-of", day.isoformat()))
-            seconds = sum(run.seconds for run in runs) / len(runs) * 92
-            figures["range"] = Measured(seconds, max(run.peak_gb for run in runs), {})
-            _report(f"92 days, one run per date (estimated from {len(runs)})", figures["range"])
+        if with_range:
+            first, last = daily + timedelta(days=1), daily + timedelta(days=92)
+            synthetic.write(landing, first, last)
+            figures["range"] = feedback_run(
+                data_dir, "--from", first.isoformat(), "--to", last.isoformat()
+            )
+            _report("92 days in one range run", figures["range"])
     shutil.rmtree(data_dir)
     return figures
 
@@ -190,17 +189,12 @@ def main() -> int:
         default=[10_000, 1_000_000],
         help="the sizes, smallest first (default: 10000 1000000)",
     )
-    parser.add_argument(
-        "--range-sample",
-        type=int,
-        default=3,
-        help="daily runs the 92-day range is estimated from (0: skip it)",
-    )
+    parser.add_argument("--no-range", action="store_true", help="skip the 92-day range run")
     args = parser.parse_args()
     sizes = sorted(args.customers)
     with tempfile.TemporaryDirectory(prefix="feedback-bench-") as folder:
         results = [
-            bench_size(n, Path(folder), args.range_sample if i == 0 else 0)
+            bench_size(n, Path(folder), with_range=i == 0 and not args.no_range)
             for i, n in enumerate(sizes)
         ]
     small, large = results[0], results[-1]

@@ -1,5 +1,5 @@
-"""`feedback run [--as-of D]`, `feedback demo` and `feedback ui`: thin doors onto the Dagster
-asset graph."""
+"""`feedback run [--as-of D | --from D1 --to D2]`, `feedback demo` and `feedback ui`: thin doors
+onto the Dagster asset graph."""
 
 from __future__ import annotations
 
@@ -70,9 +70,14 @@ def _root_cause(error) -> str:
 
 
 def execute_run(
-    settings: Settings, run_date: date, verbose: bool = False, dry_run: bool = False
+    settings: Settings,
+    run_date: date,
+    verbose: bool = False,
+    dry_run: bool = False,
+    until: date | None = None,
 ) -> dict[str, dict]:
-    """Materialise the daily asset graph for `run_date` in process; metadata per asset key.
+    """Materialise the daily asset graph for `run_date` (or every date from it to `until`, in
+    one run) in process; metadata per asset key.
 
     The run is recorded in the data folder's Dagster instance (see `orchestration.instance`),
     so the UI shows it; a dry run leaves no trace there. Dagster's and dbt's progress goes to
@@ -85,16 +90,17 @@ def execute_run(
     from orchestration.instance import dagster_instance
     from orchestration.resources import run_config_for
 
-    log_path = settings.data_dir / "logs" / f"run-{run_date.isoformat()}.log"
+    label = dates_label(run_date, until)
+    log_path = settings.data_dir / "logs" / f"run-{label.replace(' to ', '-to-')}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def("feedback_daily_run")
     instance = dg.DagsterInstance.ephemeral() if dry_run else dagster_instance(settings.data_dir)
     with instance, contextlib.nullcontext() if verbose else _output_to(log_path):
         result = job.execute_in_process(
-            run_config=run_config_for(run_date, dry_run),
+            run_config=run_config_for(run_date, dry_run, until),
             instance=instance,
             raise_on_error=False,
-            tags={"feedback/started_by": "feedback run", "feedback/run_date": str(run_date)},
+            tags={"feedback/started_by": "feedback run", "feedback/run_date": label},
         )
     if not result.success:
         failures = [
@@ -139,6 +145,13 @@ def _output_to(path: Path):
             os.close(saved[1])
 
 
+def dates_label(run_date: date, until: date | None) -> str:
+    """`2026-03-01`, or `2026-03-01 to 2026-03-31` for a range."""
+    if until is None or until == run_date:
+        return run_date.isoformat()
+    return f"{run_date} to {until}"
+
+
 def _shown(path: Path) -> str:
     with contextlib.suppress(ValueError):
         return str(path.relative_to(Path.cwd()))
@@ -146,7 +159,11 @@ def _shown(path: Path) -> str:
 
 
 def print_summary(
-    settings: Settings, run_date: date, metadata: dict[str, dict], started: datetime
+    settings: Settings,
+    run_date: date,
+    metadata: dict[str, dict],
+    started: datetime,
+    until: date | None = None,
 ) -> None:
     """Counts and ids only: no names, addresses or comments."""
     load = metadata.get("raw/contact_events", {})
@@ -162,7 +179,7 @@ def print_summary(
             " and stored_path is not null",
             [load.get("loaded_at") or "1970-01-01"],
         ).fetchall()
-    print(f"feedback run for {run_date}: completed")
+    print(f"feedback run for {dates_label(run_date, until)}: completed")
     print(
         f"  landing: {load.get('files_loaded', 0)} file(s) loaded, {loaded} row(s) loaded, "
         f"{rejected} rejected (audit.rejected_records), {load.get('files_repeated', 0)} "
@@ -196,6 +213,8 @@ def print_summary(
     publication = metadata.get("public/klanttevredenheid", {})
     status = publication.get("status", "not run")
     quarter = publication.get("quarter", "")
+    if publication.get("quarters_published", "").count(","):
+        print(f"  published in turn: {publication['quarters_published']}")
     if status == "published":
         print(
             f"  published: {quarter} average {publication['average_grade']} over "
@@ -210,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="the scheduled run for run date D")
     run.add_argument("--as-of", help="run date D, YYYY-MM-DD (default: today in Amsterdam)")
+    run.add_argument(
+        "--from",
+        dest="first",
+        metavar="D1",
+        help="with --to: what the runs of every date D1..D2 in order would do, in one run",
+    )
+    run.add_argument("--to", dest="last", metavar="D2", help="the last run date of the range")
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's progress")
     run.add_argument(
         "--dry-run",
@@ -235,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
             ui_argv, env, cwd = ui_command(settings, args.port)
             os.chdir(cwd)
             os.execve(ui_argv[0], ui_argv, env)
-        run_date = parse_run_date(args.as_of) if args.command == "run" else None
+        run_date, until = _run_dates(parser, args) if args.command == "run" else (None, None)
         with run_lock(settings.data_dir):
-            return _command(args, settings, run_date)
+            return _command(args, settings, run_date, until)
     except RunBusy as busy:
         print(f"feedback {args.command} refused: {busy}", file=sys.stderr)
         return EXIT_BUSY
@@ -258,7 +284,21 @@ def ui_command(settings: Settings, port: int) -> tuple[list[str], dict[str, str]
     return [str(dagster), "dev", "--host", "127.0.0.1", "--port", str(port)], env, REPO_ROOT
 
 
-def _command(args, settings: Settings, run_date: date | None) -> int:
+def _run_dates(parser: argparse.ArgumentParser, args) -> tuple[date, date | None]:
+    """(run date, last date of the range or None) from --as-of, or --from and --to."""
+    if args.first is None and args.last is None:
+        return parse_run_date(args.as_of), None
+    if args.as_of is not None:
+        parser.error("give either --as-of D or --from D1 --to D2, not both")
+    if args.first is None or args.last is None:
+        parser.error("a range needs both --from D1 and --to D2")
+    first, last = parse_run_date(args.first), parse_run_date(args.last)
+    if last < first:
+        parser.error(f"--to {last} is before --from {first}")
+    return first, last
+
+
+def _command(args, settings: Settings, run_date: date | None, until: date | None) -> int:
     if args.command == "demo":
         from feedback.demo import run_demo
 
@@ -266,12 +306,12 @@ def _command(args, settings: Settings, run_date: date | None) -> int:
     started = datetime.now(UTC)
     if args.dry_run:
         with scratch_copy(settings) as scratch:
-            metadata = execute_run(scratch, run_date, verbose=args.verbose, dry_run=True)
+            metadata = execute_run(scratch, run_date, args.verbose, dry_run=True, until=until)
             print("dry run: nothing was changed, moved, recorded or sent")
-            print_summary(scratch, run_date, metadata, started)
+            print_summary(scratch, run_date, metadata, started, until)
         return 0
-    metadata = execute_run(settings, run_date, verbose=args.verbose)
-    print_summary(settings, run_date, metadata, started)
+    metadata = execute_run(settings, run_date, verbose=args.verbose, until=until)
+    print_summary(settings, run_date, metadata, started, until)
     if metadata.get("sending/invitation_emails", {}).get("refused"):
         return EXIT_REFUSED
     return 0

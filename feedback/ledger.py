@@ -129,15 +129,19 @@ class Ledger:
         return confirmed, uncertain
 
     def take_on_due(self) -> list[Invitation]:
-        """Record dbt's due invitations for the run date and return those still to send."""
+        """Record dbt's due invitations for the run date and return those still to send.
+
+        The rules' view is read once into a snapshot: what it says changes as invitations go
+        out."""
         if not self.conn.execute(
             "select count(*) from information_schema.tables"
             " where table_schema = 'intermediate' and table_name = 'int_invitations__due'"
         ).fetchone()[0]:
             raise RuntimeError("intermediate.int_invitations__due is missing: dbt has not built it")
-        planned = self.conn.execute(
-            "select max(run_date) from intermediate.int_invitations__due"
-        ).fetchone()[0]
+        self.conn.execute(
+            "create or replace temp table due as select * from intermediate.int_invitations__due"
+        )
+        planned = self.conn.execute("select max(run_date) from due").fetchone()[0]
         if planned is not None and planned != self.run_date:
             raise RuntimeError(
                 f"int_invitations__due was built for {planned}, not for the run date "
@@ -154,7 +158,7 @@ class Ledger:
                 invitation_id, contact_event_id, customer_id, customer_key, contact_type,
                 contact_date, questionnaire_id, survey_url, email, customer_name, 'due',
                 run_date, ?, 0
-            from intermediate.int_invitations__due
+            from due
             on conflict (invitation_id) do update set
                 email = excluded.email,
                 customer_name = excluded.customer_name,
@@ -175,8 +179,7 @@ class Ledger:
                 ledger.survey_url, ledger.email, ledger.customer_name,
                 questionnaires.contact_description
             from ledger.invitations as ledger
-            inner join intermediate.int_invitations__due as due
-                on ledger.invitation_id = due.invitation_id
+            inner join due on ledger.invitation_id = due.invitation_id
             left join reference.kcm_questionnaires as questionnaires
                 on ledger.contact_type = questionnaires.contact_type
             where ledger.state = 'due'

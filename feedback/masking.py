@@ -31,7 +31,7 @@ _UPDATES = {
         update raw.contact_events as target
         set customer_id = null, email = null, customer_name = null, _extra_columns = null,
             _masked_on = $run_date
-        from {expired} as expired
+        from expired
         where expired.record_kind = 'contact_event'
             and target._ingestion_id = expired.ingestion_id
             and target._line_number = expired.line_number
@@ -41,7 +41,7 @@ _UPDATES = {
         set comment = expired.redacted_comment,
             _extra_columns = expired.redacted_extra_answers,
             _masked_on = $run_date
-        from {expired} as expired
+        from expired
         where expired.record_kind = 'kcm_response'
             and target._ingestion_id = expired.ingestion_id
             and target._line_number = expired.line_number
@@ -49,7 +49,7 @@ _UPDATES = {
     "unreadable_row": """
         update raw.unreadable_rows as target
         set row_text = null, _masked_on = $run_date
-        from {expired} as expired
+        from expired
         where expired.record_kind = 'unreadable_row'
             and target._ingestion_id = expired.ingestion_id
             and target._line_number = expired.line_number
@@ -57,7 +57,7 @@ _UPDATES = {
     "invitation": """
         update ledger.invitations as target
         set customer_id = null, email = null, customer_name = null, masked_on = $run_date
-        from {expired} as expired
+        from expired
         where expired.record_kind = 'invitation'
             and target.invitation_id = expired.invitation_id
     """,
@@ -66,11 +66,11 @@ _UPDATES = {
 # Stored deliveries to delete: a quarantined file past the cutoff, or a loaded one any of whose
 # rows is masked (its rows stay in the raw tables). Derived from state, so a run that stopped
 # between masking and deleting finishes the job next time.
-_FILES_TO_DELETE = f"""
+_FILES_TO_DELETE = """
     select ingestion_id, stored_path from raw.ingestions
     where stored_path is not null and (
         ingestion_id in (
-            select ingestion_id from {EXPIRED} where record_kind = 'quarantined_file'
+            select ingestion_id from expired where record_kind = 'quarantined_file'
         )
         or ingestion_id in (
             select _ingestion_id from raw.contact_events where _masked_on is not null
@@ -94,7 +94,7 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
     counts per record kind with the cutoff in `privacy.masking_log`. Masking twice changes
     nothing: a masked record is not listed again."""
     masked_at = datetime.now(UTC)
-    with connect(settings.warehouse_path) as conn:
+    with connect(settings.warehouse_path, run_date) as conn:
         built_for, cutoff = conn.execute(
             "select run_date, masking_cutoff from intermediate.int_masking__cutoff"
         ).fetchone()
@@ -103,15 +103,17 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
                 f"the masking rules were built for {built_for}, not for run date {run_date}:"
                 " build the dbt models of this run first"
             )
+        # The rules' view read once: masking changes what it would say.
+        conn.execute(f"create or replace temp table expired as select * from {EXPIRED}")
         counts = dict(
             conn.execute(
-                f"select record_kind, count(*) from {EXPIRED} group by record_kind"
+                "select record_kind, count(*) from expired group by record_kind"
             ).fetchall()
         )
         records = {kind: counts.get(kind, 0) for kind in (*_UPDATES, "quarantined_file")}
         conn.begin()
         for statement in _UPDATES.values():
-            conn.execute(statement.format(expired=EXPIRED), {"run_date": run_date})
+            conn.execute(statement, {"run_date": run_date})
         _log(conn, run_date, masked_at, cutoff, records)
         conn.commit()
 

@@ -60,6 +60,13 @@ class SendSummary:
     deferred: int = 0
     uncertain: int = 0
 
+    @classmethod
+    def total(cls, summaries: list[SendSummary]) -> SendSummary:
+        """The counts of several runs' sending (the dates of a range) added up."""
+        return cls(
+            **{name: sum(getattr(s, name) for s in summaries) for name in cls.__annotations__}
+        )
+
 
 def written_at(run_date: date) -> datetime:
     """A message's Date: now for today's run; 08:00 on the run date for a run of another day
@@ -125,7 +132,7 @@ def send_due_invitations(
 ) -> SendSummary:
     transport = transport or transport_for(settings)
     summary = SendSummary()
-    with connect(settings.warehouse_path) as conn:
+    with connect(settings.warehouse_path, run_date) as conn:
         ledger = _ledger(conn, settings, run_date)
         summary.already_sent = ledger.sent_before()
         due = ledger.take_on_due()

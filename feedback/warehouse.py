@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -146,12 +147,18 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection: dbt, in a subprocess, needs the file's lock between steps."""
+def connect(path: Path, run_date: date | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection: dbt, in a subprocess, needs the file's lock between steps.
+
+    With `run_date`, the rules' views (`int_invitations__due`, `int_personal_data__expired`)
+    answer for that date in this connection (see the `run_date` macro), whatever date dbt built
+    them for: a range run applies them to each of its dates in turn."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(path))
     try:
         ensure_schema(conn)
+        if run_date is not None:
+            conn.execute(f"set variable feedback_run_date = date '{run_date.isoformat()}'")
         yield conn
     finally:
         conn.close()

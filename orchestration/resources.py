@@ -3,7 +3,7 @@
 import importlib.metadata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 
 import dagster as dg
@@ -15,15 +15,30 @@ from feedback.settings import Settings, parse_run_date
 
 
 class RunDate(dg.ConfigurableResource):
-    """The run date D: the run acts as the scheduled run on the morning of D. A dry run composes
-    every message but hands none over (`feedback run --dry-run` runs it on a scratch copy).
-    A run holds the data folder's lock while it uses this resource: one run at a time."""
+    """The run date D: the run acts as the scheduled run on the morning of D. With `until`, the
+    run does what the runs of every date from D to `until` one after the other would (the files
+    in landing/ load on D). A dry run composes every message but hands none over (`feedback run
+    --dry-run` runs it on a scratch copy). A run holds the data folder's lock while it uses this
+    resource: one run at a time."""
 
     as_of: str = ""
+    until: str = ""
     dry_run: bool = False
 
     def date(self) -> date:
+        """The run date, or the first of the range."""
         return parse_run_date(self.as_of)
+
+    def last(self) -> date:
+        """The last run date of the range (the run date when there is no range)."""
+        return parse_run_date(self.until) if self.until else self.date()
+
+    def dates(self) -> list[date]:
+        """Every run date, in order."""
+        first, last = self.date(), self.last()
+        if last < first:
+            raise ValueError(f"the range {first} to {last} ends before it starts")
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["RunDate"]:
@@ -37,8 +52,10 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-def run_config_for(run_date: date, dry_run: bool = False) -> dict:
+def run_config_for(run_date: date, dry_run: bool = False, until: date | None = None) -> dict:
     config: dict = {"as_of": run_date.isoformat()}
+    if until is not None and until != run_date:
+        config["until"] = until.isoformat()
     if dry_run:
         config["dry_run"] = True
     return {"resources": {"run_date": {"config": config}}}

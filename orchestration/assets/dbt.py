@@ -8,6 +8,7 @@ personal data.
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -39,7 +40,7 @@ class FeedbackTranslator(DagsterDbtTranslator):
 translator = FeedbackTranslator()
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: date):
     data_dir = settings().data_dir
     # dbt runs in the project folder: give it the data folder resolved from this process's
     # working directory, so a relative FEEDBACK_DATA_DIR means the same folder to both.
@@ -48,7 +49,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: Run
     # dbt parse the whole project again, an environment variable only the models that read it.
     # dbt's state (its partial parse, manifest and log) stays with the data folder, whose lock
     # keeps one run at a time on it.
-    with _environment(FEEDBACK_RUN_DATE=run_date.date().isoformat()):
+    with _environment(FEEDBACK_RUN_DATE=run_date.isoformat()):
         # Models and the data tests that guard them; the rules' unit tests run in `make test`.
         invocation = dbt.cli(
             ["build", "--exclude-resource-type", "unit_test"],
@@ -82,8 +83,10 @@ def _environment(**values: str) -> Iterator[None]:
     name="dbt_rules",
 )
 def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
-    """Seeds, staging and the rules: who is due on D, what has expired."""
-    yield from _build(context, dbt, run_date)
+    """Seeds, staging and the rules: who is due on D, what has expired. Over a range they are
+    built for its last date, as the marts read them; the sender and the masking step ask the
+    rules' views for each date in turn."""
+    yield from _build(context, dbt, run_date.last())
 
 
 @dbt_assets(
@@ -94,5 +97,6 @@ def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: 
     name="dbt_marts",
 )
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
-    """The marts BI tools read and the audit views, from sent and masked data."""
-    yield from _build(context, dbt, run_date)
+    """The marts BI tools read and the audit views, from sent and masked data, as of the
+    (last) run date."""
+    yield from _build(context, dbt, run_date.last())

@@ -1,11 +1,16 @@
 """The Python steps of a run: load the landing files, settle the ledger, send, mask, compact,
 publish.
 
+A run over a range of dates loads once, on the first date; sending, masking and publishing then
+go through the dates in order, each as the run of that date would (the rules' views answer for
+the date asked: see `feedback.warehouse.connect`).
+
 Each is a thin asset over a function of the `feedback` package; the asset only passes the run
 date and reports counts as metadata (Dagster's event log is kept for good: no personal data and
 no ids go there).
 """
 
+from collections import Counter
 from dataclasses import asdict
 
 import dagster as dg
@@ -14,7 +19,7 @@ from feedback.loading import load_landing
 from feedback.masking import compact_warehouse, mask_expired
 from feedback.publishing import publish_quarter
 from feedback.reporting import write_reporting
-from feedback.sending import send_due_invitations, settle_interrupted
+from feedback.sending import SendSummary, send_due_invitations, settle_interrupted
 from feedback.transports import DryRunTransport
 from orchestration.assets.dbt import MASKING_KEY, dbt_marts
 from orchestration.resources import RunDate, settings
@@ -58,10 +63,11 @@ def ledger_settled(context: dg.AssetExecutionContext, run_date: RunDate):
     group_name="sending",
 )
 def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
-    """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations."""
+    """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations;
+    over a range, date by date."""
     transport = DryRunTransport() if run_date.dry_run else None
-    summary = send_due_invitations(settings(), run_date.date(), transport)
-    return dg.MaterializeResult(metadata=asdict(summary))
+    summaries = [send_due_invitations(settings(), day, transport) for day in run_date.dates()]
+    return dg.MaterializeResult(metadata=asdict(SendSummary.total(summaries)))
 
 
 @dg.asset(
@@ -70,14 +76,18 @@ def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
     group_name="privacy",
 )
 def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
-    """Personal data past 3 months masked in the raw tables, the ledger and the files."""
-    summary = mask_expired(settings(), run_date.date())
+    """Personal data past 3 months masked in the raw tables, the ledger and the files; over a
+    range, date by date."""
+    summaries = [mask_expired(settings(), day) for day in run_date.dates()]
+    records = Counter()
+    for summary in summaries:
+        records.update(summary.records_masked)
     return dg.MaterializeResult(
         metadata={
-            "cutoff": summary.cutoff.isoformat(),
-            **{f"masked_{kind}": n for kind, n in summary.records_masked.items()},
-            "files_deleted": summary.files_deleted,
-            "messages_deleted": summary.messages_deleted,
+            "cutoff": summaries[-1].cutoff.isoformat(),
+            **{f"masked_{kind}": n for kind, n in records.items()},
+            "files_deleted": sum(summary.files_deleted for summary in summaries),
+            "messages_deleted": sum(summary.messages_deleted for summary in summaries),
         }
     )
 
@@ -105,9 +115,16 @@ def warehouse_compaction(context: dg.AssetExecutionContext, run_date: RunDate):
     group_name="publishing",
 )
 def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
-    """public/klanttevredenheid.json: the quarter just ended, rewritten when its figure changes."""
-    publication = publish_quarter(settings(), run_date.date())
-    metadata = {"status": publication.status, "quarter": publication.quarter}
+    """public/klanttevredenheid.json: the quarter just ended, rewritten when its figure changes;
+    over a range, as each date would (the marts hold every quarter ended before the last)."""
+    publications = [publish_quarter(settings(), day) for day in run_date.dates()]
+    published = [p for p in publications if p.status == "published"]
+    publication = published[-1] if published else publications[-1]
+    metadata = {
+        "status": publication.status,
+        "quarter": publication.quarter,
+        "quarters_published": ", ".join(p.quarter for p in published),
+    }
     if publication.figure:
         metadata["average_grade"] = publication.figure["average_grade"]
         metadata["response_count"] = publication.figure["response_count"]

@@ -26,6 +26,16 @@ def invitation_id(contact_event_id: str) -> str:
     return f"inv-{digest[:20]}"
 
 
+# When a row was written differs from run to run; what was written must not.
+WHEN_WRITTEN = {
+    "loaded_at",
+    "_loaded_at",
+    "ingested_at",
+    "updated_at",
+    "last_attempt_at",
+    "masked_at",
+}
+
 _SETTINGS = (
     "FEEDBACK_SMTP_HOST",
     "FEEDBACK_SMTP_PORT",
@@ -65,6 +75,17 @@ class DataFolder:
         options: tuple[str, ...] = (),
     ) -> tuple[int, str]:
         """`feedback run --as-of D` with this folder and `env` as the only settings."""
+        return self.feedback(["run", "--as-of", as_of, *options], env, expect_success)
+
+    def run_range(self, first: str, last: str) -> str:
+        """`feedback run --from D1 --to D2` on this folder."""
+        return self.feedback(["run", "--from", first, "--to", last])[1]
+
+    def feedback(
+        self, argv: list[str], env: dict[str, str] | None = None, expect_success: bool = True
+    ) -> tuple[int, str]:
+        """The `feedback` command in process, with this folder and `env` as the only settings:
+        (exit status, what it printed)."""
         output = io.StringIO()
         with pytest.MonkeyPatch.context() as patch:
             for name in _SETTINGS:
@@ -73,7 +94,7 @@ class DataFolder:
             for name, value in (env or {}).items():
                 patch.setenv(name, value)
             with redirect_stdout(output), redirect_stderr(output):
-                code = cli.main(["run", "--as-of", as_of, *options])
+                code = cli.main(argv)
         if expect_success:
             assert code == 0, output.getvalue()
         return code, output.getvalue()
@@ -84,6 +105,20 @@ class DataFolder:
             return conn.execute(sql, params or []).fetchall()
         finally:
             conn.close()
+
+    def table(self, name: str) -> list[tuple]:
+        """A table's rows in order, without the columns that say when a row was written."""
+        columns = [
+            column
+            for (column,) in self.query(
+                "select column_name from information_schema.columns"
+                " where table_schema || '.' || table_name = ? order by ordinal_position",
+                [name],
+            )
+            if column not in WHEN_WRITTEN
+        ]
+        quoted = ", ".join(f'"{column}"' for column in columns)
+        return self.query(f"select {quoted} from {name} order by all")
 
     def published(self) -> dict | None:
         path = self.root / "public" / "klanttevredenheid.json"

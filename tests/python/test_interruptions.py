@@ -72,15 +72,6 @@ INSIDE = [
     "masking:before_deleting_files",
     "compaction:before_swap",
 ]
-# When a row was written differs from run to run; what was written must not.
-WHEN_WRITTEN = {
-    "loaded_at",
-    "_loaded_at",
-    "ingested_at",
-    "updated_at",
-    "last_attempt_at",
-    "masked_at",
-}
 
 
 @pytest.fixture(scope="module")
@@ -136,20 +127,6 @@ def killed_run(data: DataFolder, as_of: str, point: str) -> int:
     return process.exitcode
 
 
-def table(data: DataFolder, name: str) -> list[tuple]:
-    columns = [
-        column
-        for (column,) in data.query(
-            "select column_name from information_schema.columns"
-            " where table_schema || '.' || table_name = ? order by ordinal_position",
-            [name],
-        )
-        if column not in WHEN_WRITTEN
-    ]
-    quoted = ", ".join(f'"{column}"' for column in columns)
-    return data.query(f"select {quoted} from {name} order by all")
-
-
 def state(data: DataFolder) -> dict:
     marts = [
         f"{schema}.{name}"
@@ -178,7 +155,7 @@ def state(data: DataFolder) -> dict:
     }
     return {
         "tables": {
-            name: table(data, name)
+            name: data.table(name)
             for name in (
                 "raw.contact_events",
                 "raw.kcm_responses",

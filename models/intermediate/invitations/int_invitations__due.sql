@@ -1,7 +1,6 @@
-{{ config(materialized='table') }}
-
--- The invitations to send on run date D: one per customer at most. The sender reads this table
--- and records what it sent in the ledger; it never decides who is eligible.
+-- The invitations to send on run date D: one per customer at most. The sender reads this view
+-- (for each date of a range in turn) and records what it sent in the ledger; it never decides
+-- who is eligible.
 with
 
 outcomes as (

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- What the masking step clears after run date D: every record holding personal data whose
 -- reference date is before the cutoff and that is not masked yet. A record whose own date does
 -- not parse (a rejected row, a quarantined file) counts from the run date that loaded it.

@@ -1,0 +1,120 @@
+"""`feedback run --from D1 --to D2` does exactly what `feedback run --as-of D` for every date D1..D2
+in order does: the same invitations with the same `sent_on`, the same masking, publications and
+marts (the contract).
+
+Two data folders get the same synthetic deliveries (`feedback.synthetic`: about 1,500 customers,
+every delivery from December to the end of the range present at the start, so both load them all
+on D1). One runs the range in one run; the other runs each date. The range crosses the close of
+2026-Q1 (a publication), masks records crossing the 3-month line every day, and sees contacts
+arrive every day, some blocked by the 28-day rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from conftest import DataFolder
+
+from feedback import cli
+from feedback.synthetic import Population, SyntheticData
+
+FIRST, LAST = date(2026, 3, 24), date(2026, 4, 8)
+POPULATION = Population(customers=1500, first_day=date(2025, 12, 1), last_day=LAST)
+
+
+def _land(data: DataFolder) -> None:
+    with SyntheticData(POPULATION) as synthetic:
+        synthetic.write(data.root / "landing", POPULATION.first_day + timedelta(days=1), LAST)
+
+
+def state(data: DataFolder) -> dict:
+    tables = [
+        f"{schema}.{name}"
+        for schema, name in data.query(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_schema in ('raw', 'ledger', 'marts', 'audit')"
+        )
+    ]
+    return {
+        "tables": {name: data.table(name) for name in sorted(tables)},
+        "masking_log": data.query(
+            "select run_date, record_kind, masking_cutoff, records_masked"
+            " from privacy.masking_log order by all"
+        ),
+        "files": sorted(
+            str(path.relative_to(data.root))
+            for folder in ("landing", "archive", "quarantine", "outbox", "public")
+            for path in (data.root / folder).rglob("*")
+            if path.is_file()
+        ),
+        "published": data.published(),
+    }
+
+
+@pytest.fixture(scope="module")
+def day_by_day(tmp_path_factory) -> DataFolder:
+    data = DataFolder(tmp_path_factory.mktemp("day-by-day"))
+    _land(data)
+    day = FIRST
+    while day <= LAST:
+        data.run(day.isoformat())
+        day += timedelta(days=1)
+    return data
+
+
+@pytest.fixture(scope="module")
+def as_a_range(tmp_path_factory) -> tuple[DataFolder, str]:
+    data = DataFolder(tmp_path_factory.mktemp("range"))
+    _land(data)
+    output = data.run_range(FIRST.isoformat(), LAST.isoformat())
+    return data, output
+
+
+def test_the_dates_hold_what_the_comparison_needs(day_by_day):
+    days = (LAST - FIRST).days + 1
+    sent_on = day_by_day.query(
+        "select distinct sent_on from ledger.invitations where sent_on >= ?", [FIRST]
+    )
+    assert len(sent_on) >= days - 3
+    outcomes = {
+        outcome
+        for (outcome,) in day_by_day.query("select distinct outcome from marts.contact_outcomes")
+    }
+    assert {"invited", "emailed_within_4_weeks_before", "past_catch_up_bound"} <= outcomes
+    masked_days = day_by_day.query(
+        "select distinct run_date from privacy.masking_log where records_masked > 0"
+    )
+    assert len(masked_days) >= days - 3
+    assert day_by_day.published()["quarter"] == "2026-Q1"
+
+
+def test_a_range_run_ends_where_the_runs_of_its_dates_end(day_by_day, as_a_range):
+    expected, actual = state(day_by_day), state(as_a_range[0])
+    assert actual["tables"].keys() == expected["tables"].keys()
+    for name, rows in expected["tables"].items():
+        assert actual["tables"][name] == rows, name
+    for part in ("masking_log", "files", "published"):
+        assert actual[part] == expected[part], part
+
+
+def test_a_range_run_says_what_it_did(as_a_range):
+    output = as_a_range[1]
+    assert f"feedback run for {FIRST} to {LAST}: completed" in output
+    assert "published: 2026-Q1 average" in output
+
+
+def test_a_range_must_be_a_range(data, capsys, monkeypatch):
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(data.root))
+    for argv, message in (
+        (["--from", "2026-04-02", "--to", "2026-04-01"], "--to 2026-04-01 is before --from"),
+        (["--from", "2026-04-01"], "a range needs both --from D1 and --to D2"),
+        (["--as-of", "2026-04-01", "--from", "2026-04-01", "--to", "2026-04-02"], "not both"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["run", *argv])
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err
+    assert cli.main(["run", "--from", "2026-04-01", "--to", "1 april"]) == 1
+    assert "'1 april' is not a date like" in capsys.readouterr().err
+    assert not (data.root / "warehouse.duckdb").exists()
