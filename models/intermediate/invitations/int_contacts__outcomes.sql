@@ -66,10 +66,8 @@ blocking_invitations as (
     -- contact on date C (an e-mail in the 4 weeks before it, or one that already followed it)
     select
         contacts_with_facts.contact_event_id,
-        min_by(
-            invitations_emailed.invitation_id,
-            invitations_emailed.emailed_on
-        ) as blocking_invitation_id,
+        {{ arg_min('invitations_emailed.invitation_id', 'invitations_emailed.emailed_on') }}
+            as blocking_invitation_id,
         min(invitations_emailed.emailed_on) as blocking_sent_on
     from contacts_with_facts
     inner join invitations_emailed
@@ -77,7 +75,7 @@ blocking_invitations as (
             contacts_with_facts.customer_id = invitations_emailed.customer_id
             and contacts_with_facts.contact_event_id != invitations_emailed.contact_event_id
             and invitations_emailed.emailed_on
-            > contacts_with_facts.contact_date - {{ var('invitation_quiet_days') }}
+            > {{ days_before('contacts_with_facts.contact_date', var('invitation_quiet_days')) }}
     group by contacts_with_facts.contact_event_id
 ),
 
@@ -105,12 +103,12 @@ classified as (
                 and contacts_with_facts.loaded_for_run_date
                 <= blocking_invitations.blocking_sent_on
                 and contacts_with_facts.contact_date
-                >= blocking_invitations.blocking_sent_on - {{ var('catch_up_days') }}
+                >= {{ days_before('blocking_invitations.blocking_sent_on', var('catch_up_days')) }}
                 then 'later_contact_chosen'
             when blocking_invitations.blocking_sent_on > contacts_with_facts.contact_date
                 then 'emailed_after_contact'
             when contacts_with_facts.contact_date
-                < contacts_with_facts.run_date - {{ var('catch_up_days') }}
+                < {{ days_before('contacts_with_facts.run_date', var('catch_up_days')) }}
                 then 'past_catch_up_bound'
             else 'eligible'
         end as rule_outcome

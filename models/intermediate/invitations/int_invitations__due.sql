@@ -17,7 +17,7 @@ final as (
         contact_date,
         questionnaire_id,
         survey_link
-        || case when contains(survey_link, '?') then '&' else '?' end
+        || case when {{ dbt.position("'?'", 'survey_link') }} > 0 then '&' else '?' end
         || 'invitation_id=' || invitation_id as survey_url,
         trim(email) as email,
         customer_name,

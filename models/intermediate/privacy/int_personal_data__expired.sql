@@ -34,7 +34,7 @@ expired_contact_rows as (
         coalesce(contact_rows.contact_date, ingestions.ingested_for_run_date)
             as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as json) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers
     from contact_rows
     left join ingestions on contact_rows.ingestion_id = ingestions.ingestion_id
     where contact_rows.masked_on is null
@@ -49,7 +49,10 @@ expired_response_rows as (
         coalesce(response_rows.completed_on, ingestions.ingested_for_run_date)
             as reference_date,
         {{ redact_personal_data('response_rows.comment') }} as redacted_comment,
-        cast({{ redact_personal_data('cast(response_rows.extra_answers as varchar)') }} as json)
+        cast(
+            {{ redact_personal_data('cast(response_rows.extra_answers as varchar)') }}
+            as {{ type_json() }}
+        )
             as redacted_extra_answers
     from response_rows
     left join ingestions on response_rows.ingestion_id = ingestions.ingestion_id
@@ -64,7 +67,7 @@ expired_unreadable_rows as (
         cast(null as varchar) as invitation_id,
         ingestions.ingested_for_run_date as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as json) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers
     from unreadable_rows
     left join ingestions on unreadable_rows.ingestion_id = ingestions.ingestion_id
     where unreadable_rows.masked_on is null
@@ -78,7 +81,7 @@ expired_invitations as (
         invitation_id,
         coalesce(sent_on, contact_date) as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as json) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers
     from invitations
     where masked_on is null
 ),
@@ -92,7 +95,7 @@ expired_quarantined_files as (
         cast(null as varchar) as invitation_id,
         ingested_for_run_date as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as json) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers
     from ingestions
     where not is_loaded and stored_path is not null
 ),

@@ -22,16 +22,16 @@ typed as (
         _line_number as line_number,
         _loaded_at as loaded_at,
         _masked_on as masked_on,
-        to_json(struct_pack(
-            event_id,
-            customer_id,
-            contact_type,
-            occurred_at,
-            email,
-            customer_name,
-            product,
-            channel
-        )) as row_as_delivered
+        {{ row_as_json([
+            'event_id',
+            'customer_id',
+            'contact_type',
+            'occurred_at',
+            'email',
+            'customer_name',
+            'product',
+            'channel'
+        ]) }} as row_as_delivered
     from source
 ),
 

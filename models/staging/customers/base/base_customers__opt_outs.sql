@@ -14,7 +14,7 @@ typed as (
         _file_name as file_name,
         _line_number as line_number,
         _loaded_at as loaded_at,
-        to_json(struct_pack(customer_id, opted_out_at)) as row_as_delivered
+        {{ row_as_json(['customer_id', 'opted_out_at']) }} as row_as_delivered
     from source
 ),
 

@@ -18,7 +18,7 @@ typed as (
         _file_name as file_name,
         _line_number as line_number,
         _loaded_at as loaded_at,
-        to_json(struct_pack(invitation_id, unsubscribed_at)) as row_as_delivered
+        {{ row_as_json(['invitation_id', 'unsubscribed_at']) }} as row_as_delivered
     from source
 ),
 

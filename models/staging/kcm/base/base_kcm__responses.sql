@@ -15,7 +15,8 @@ typed as (
         nullif(trim(completed_at), '') as completed_at_text,
         nullif(trim(grade), '') as grade_text,
         case
-            when regexp_full_match(trim(grade), '[1-9]|10') then cast(trim(grade) as integer)
+            when {{ regex_full_match('trim(grade)', "'[1-9]|10'") }}
+                then cast(trim(grade) as integer)
         end as grade,
         comment,
         _extra_columns as extra_answers,
@@ -24,15 +25,10 @@ typed as (
         _line_number as line_number,
         _loaded_at as loaded_at,
         _masked_on as masked_on,
-        to_json(struct_pack(
-            response_id,
-            invitation_id,
-            questionnaire_id,
-            completed_at,
-            grade,
-            comment,
-            extra_columns := _extra_columns
-        )) as row_as_delivered
+        {{ row_as_json(
+            ['response_id', 'invitation_id', 'questionnaire_id', 'completed_at', 'grade', 'comment'],
+            renamed={'extra_columns': '_extra_columns'},
+        ) }} as row_as_delivered
     from source
 ),
 
