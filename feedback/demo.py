@@ -20,6 +20,7 @@ from faker import Faker
 from feedback.loading import SOURCES
 from feedback.publishing import FILE_NAME
 from feedback.settings import BUSINESS_TIME_ZONE, Settings
+from feedback.synthetic import COMMENTS
 from feedback.warehouse import connect
 
 FIRST_CONTACT_DAY = date(2026, 2, 16)
@@ -35,15 +36,6 @@ CONTACT_TYPES = {
     "address_lookup": 5,  # a contact type that is stored but not surveyed
 }
 GRADES = {10: 8, 9: 18, 8: 30, 7: 22, 6: 10, 5: 5, 4: 3, 3: 2, 2: 1, 1: 1}
-COMMENTS = [
-    "Snel en vriendelijk geholpen.",
-    "Duurde lang voordat ik iemand aan de lijn had.",
-    "Prima, geen klachten.",
-    "De website was onduidelijk; bel me gerust op 06-12345678.",
-    "Uitstekende service, dank!",
-    "Nota is pas na drie weken vergoed.",
-    "",
-]
 
 
 def run_demo(settings: Settings, verbose: bool = False) -> int:
@@ -195,7 +187,7 @@ def _answers(settings: Settings, run_date: date, rng: random.Random) -> list[tup
                 questionnaire_id,
                 completed.isoformat(),
                 rng.choices(grades, weights)[0],
-                rng.choice(COMMENTS),
+                rng.choice((*COMMENTS, "")),
                 rng.choice(["ja", "nee", ""]),
             ]
             answers.append((completed.date(), row))
