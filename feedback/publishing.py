@@ -1,24 +1,36 @@
-"""Publish the quarter just ended as `public/klanttevredenheid.json`.
+"""Publish the quarter just ended: `public/klanttevredenheid.json`, with the website's snippet
+and share image beside it (`feedback.website`).
 
-On every run the quarter before the run date's quarter is looked up in
-`marts.quarterly_satisfaction`; the file is (re)written when that figure is new or changed, so
-the first run of a quarter publishes it and a late delivery that moves the figure updates it.
-A run for an earlier date never replaces a later quarter's figure.
+The first run on or after the 1st of a quarter records the figure of the quarter just ended in
+`ledger.publications`, from `int_quarters__figures` as it stands then. A published figure
+stands: later runs never record that quarter again, so a late or corrected response changes
+only the current figure in the marts. The files show the newest publication; they are written
+when their content differs (a newly published quarter, or a file lost or damaged), never
+otherwise. A run for an earlier date never publishes behind a later quarter's figure.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+
+from feedback import website
 from feedback.settings import Settings
 from feedback.warehouse import connect
 
 FILE_NAME = "klanttevredenheid.json"
+QUARTER = re.compile(r"\d{4}-Q[1-4]")
+RECORD = (
+    "insert into ledger.publications (quarter, published_grade, response_count, average_grade,"
+    " published_on, recorded_at) values (?, ?, ?, ?, ?, ?)"
+)
 
 
 def previous_quarter(run_date: date) -> str:
@@ -35,40 +47,106 @@ def display(grade: Decimal) -> str:
 
 @dataclass(frozen=True)
 class Publication:
-    status: str  # published, unchanged, no_grades, newer_quarter_published
+    status: str  # published, already_published, no_grades, newer_quarter_published
     quarter: str
     figure: dict | None = None
 
 
 def publish_quarter(settings: Settings, run_date: date) -> Publication:
     quarter = previous_quarter(run_date)
+    target = settings.public_dir / FILE_NAME
     with connect(settings.warehouse_path) as conn:
+        _take_over(conn, _read(target))
+        newest = _newest(conn)
+        figure = _figure(conn, quarter)
+        if newest is not None and newest["quarter"] > quarter:
+            status = "newer_quarter_published"
+        elif figure is not None:
+            status = "already_published"
+        else:
+            status = _record(conn, quarter, run_date)
+            figure = _figure(conn, quarter)
+            newest = _newest(conn)
+    if newest is not None:
+        # The JSON is written last: a stop before it leaves it stale, so the next run makes all
+        # three again; otherwise only a snippet or image gone missing is made again.
+        stale = _read(target) != newest
+        website.write(settings.public_dir, newest, missing_only=not stale)
+        if stale:
+            _write(target, newest)
+    return Publication(status, quarter, figure)
+
+
+def _record(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str:
+    """Fix the quarter's figure as the warehouse knows it now."""
+    try:
         row = conn.execute(
-            "select published_grade, response_count from marts.quarterly_satisfaction"
-            " where quarter = ?",
+            "select rounded_grade, response_count, average_grade"
+            " from intermediate.int_quarters__figures where quarter = ?",
             [quarter],
         ).fetchone()
+    except duckdb.CatalogException as missing:
+        raise RuntimeError(
+            "intermediate.int_quarters__figures is missing: dbt has not built it"
+        ) from missing
     if row is None:
-        return Publication("no_grades", quarter)
-    published_grade, response_count = row
-    target = settings.public_dir / FILE_NAME
-    current = _read(target)
-    if current is not None:
-        if current.get("quarter", "") > quarter:
-            return Publication("newer_quarter_published", quarter, current)
-        if current.get("quarter") == quarter and current.get("average_grade") == float(
-            published_grade
-        ):
-            return Publication("unchanged", quarter, current)
-    figure = {
+        return "no_grades"
+    conn.execute(
+        RECORD,
+        [quarter, *row, run_date, datetime.now(UTC)],
+    )
+    return "published"
+
+
+def _take_over(conn: duckdb.DuckDBPyConnection, published: dict | None) -> None:
+    """A figure published before the ledger kept publications stands as the file shows it."""
+    quarter = published.get("quarter") if isinstance(published, dict) else None
+    if not isinstance(quarter, str) or not QUARTER.fullmatch(quarter):
+        return  # not a figure this software wrote: the ledger's newest replaces it
+    if _figure(conn, quarter) is not None:
+        return
+    try:
+        row = [
+            quarter,
+            Decimal(str(published["average_grade"])),
+            int(published["response_count"]),
+            None,
+            date.fromisoformat(published["published_on"]),
+            datetime.now(UTC),
+        ]
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return
+    conn.execute(RECORD, row)
+
+
+def _figure(conn: duckdb.DuckDBPyConnection, quarter: str | None) -> dict | None:
+    row = conn.execute(
+        "select quarter, published_grade, response_count, published_on"
+        " from ledger.publications where quarter = ?",
+        [quarter],
+    ).fetchone()
+    return _as_json(row)
+
+
+def _newest(conn: duckdb.DuckDBPyConnection) -> dict | None:
+    row = conn.execute(
+        "select quarter, published_grade, response_count, published_on"
+        " from ledger.publications order by quarter desc limit 1"
+    ).fetchone()
+    return _as_json(row)
+
+
+def _as_json(row) -> dict | None:
+    if row is None:
+        return None
+    quarter, grade, count, published_on = row
+    return {
         "quarter": quarter,
-        "average_grade": float(published_grade),
-        "display": display(published_grade),
-        "response_count": response_count,
-        "published_on": run_date.isoformat(),
+        "average_grade": float(grade),
+        "display": display(grade),
+        "response_count": count,
+        "published_on": published_on.isoformat(),
     }
-    _write(target, figure)
-    return Publication("published", quarter, figure)
 
 
 def _read(path: Path) -> dict | None:

@@ -117,6 +117,17 @@ create table if not exists ledger.invitations (
     last_reply_code integer,
     last_attempt_at timestamptz
 );
+-- Every publication of a quarter's figure, written once by the run that published it: a
+-- published figure stands, whatever is delivered for its quarter later.
+create table if not exists ledger.publications (
+    quarter varchar primary key,
+    published_grade decimal(3, 1) not null,
+    response_count bigint not null,
+    -- the unrounded mean it was rounded from (NULL when taken over from an earlier file)
+    average_grade double,
+    published_on date not null,
+    recorded_at timestamptz not null
+);
 -- What each run's masking step did: per record kind, how many records it masked (or files and
 -- messages it deleted) and the cutoff it used. `compacted`: the warehouse file has been rewritten
 -- since, so none of its free blocks still holds a value this masking cleared.

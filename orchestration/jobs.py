@@ -16,7 +16,7 @@ def crash_point_after_step(context: dg.HookContext) -> None:
     crash_point(f"after:{context.step_key}")
 
 
-# The whole graph for run date D: load, rules, send, mask, marts, compact, publish.
+# The whole graph for run date D: load, rules, send, mask, publish, marts, compact, copy.
 daily_run = dg.define_asset_job(
     "feedback_daily_run",
     selection=dg.AssetSelection.all(),
@@ -24,14 +24,15 @@ daily_run = dg.define_asset_job(
     hooks={crash_point_after_step},
 )
 
-# On the first of a quarter, after the daily run: rebuild the quarterly marts, publish, and give
-# BI tools the new copy.
+# On the first of a quarter, after the daily run: publish (when the daily run has not), rebuild
+# the quarterly marts and the publications' audit, and give BI tools the new copy.
 quarter_close = dg.define_asset_job(
     "feedback_quarter_close",
     selection=dg.AssetSelection.assets(
+        published_figure.key,
         ["marts", "quarterly_satisfaction"],
         ["marts", "quarterly_satisfaction_by_contact_type"],
-        published_figure.key,
+        ["audit", "publications"],
         reporting_copy.key,
     ),
     executor_def=dg.in_process_executor,

@@ -1,31 +1,29 @@
--- The published figure: per complete quarter, the plain mean of all its grades over every
--- contact type (not a mean of per-type means).
+-- One row per published quarter: the figure as published, which stands, and beside it the
+-- quarter's figure over every response known now, so a late or corrected response shows as a
+-- restatement rather than changing what was published.
 with
 
-responses as (
-    select * from {{ ref('survey_responses') }}
+publications as (
+    select * from {{ ref('stg_ledger__publications') }}
 ),
 
-complete_quarters as (
-    select
-        quarter,
-        {{ quarter_start('completed_on') }} as quarter_start,
-        {{ quarter_end('completed_on') }} as quarter_end,
-        grade
-    from responses
-    where {{ quarter_end('completed_on') }} < {{ run_date() }}
+figures as (
+    select * from {{ ref('int_quarters__figures') }}
 ),
 
 final as (
     select
-        quarter,
-        quarter_start,
-        quarter_end,
-        count(*) as response_count,
-        avg(grade) as average_grade,
-        {{ mean_rounded_half_up('sum(grade)', 'count(*)') }} as published_grade
-    from complete_quarters
-    group by quarter, quarter_start, quarter_end
+        publications.quarter,
+        figures.quarter_start,
+        figures.quarter_end,
+        publications.response_count,
+        publications.average_grade,
+        publications.published_grade,
+        publications.published_on,
+        coalesce(figures.response_count, 0) as current_response_count,
+        figures.average_grade as current_average_grade
+    from publications
+    left join figures on publications.quarter = figures.quarter
 )
 
 select * from final

@@ -1,8 +1,7 @@
 """The dbt project as two asset groups around the sender: the rules before, the marts after.
 
-Staging and intermediate models decide who is due and what has expired; the marts and audit
-views are built after sending and masking, so they show today's invitations and no expired
-personal data.
+Staging and intermediate models decide who is due, what has expired and each quarter's figure;
+the marts and audit views are built after sending, masking and publishing.
 """
 
 import os
@@ -18,7 +17,10 @@ from orchestration.project import dbt_project
 from orchestration.resources import RunDate, settings
 
 MASKING_KEY = dg.AssetKey(["privacy", "personal_data_masking"])
-AFTER_MASKING_FOLDERS = {"marts", "audit"}
+PUBLICATION_KEY = dg.AssetKey(["public", "klanttevredenheid"])
+# Built after sending, masking and publishing: they show today's invitations, no expired
+# personal data, and the publication this run recorded.
+AFTER_THE_RUN_FOLDERS = {"marts", "audit"}
 
 
 class FeedbackTranslator(DagsterDbtTranslator):
@@ -32,8 +34,8 @@ class FeedbackTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "source":
             return spec
         spec = spec.replace_attributes(group_name=folder)
-        if folder in AFTER_MASKING_FOLDERS:
-            spec = spec.merge_attributes(deps=[MASKING_KEY])
+        if folder in AFTER_THE_RUN_FOLDERS:
+            spec = spec.merge_attributes(deps=[MASKING_KEY, PUBLICATION_KEY])
         return spec
 
 

@@ -21,7 +21,7 @@ from feedback.publishing import publish_quarter
 from feedback.reporting import write_reporting
 from feedback.sending import SendSummary, send_due_invitations, settle_interrupted
 from feedback.transports import DryRunTransport
-from orchestration.assets.dbt import MASKING_KEY, dbt_marts
+from orchestration.assets.dbt import MASKING_KEY, PUBLICATION_KEY, dbt_marts
 from orchestration.resources import RunDate, settings
 
 RAW_TABLES = (
@@ -110,13 +110,13 @@ def warehouse_compaction(context: dg.AssetExecutionContext, run_date: RunDate):
 
 
 @dg.asset(
-    key=["public", "klanttevredenheid"],
-    deps=[dg.AssetKey(["marts", "quarterly_satisfaction"])],
+    key=PUBLICATION_KEY,
+    deps=[dg.AssetKey(["intermediate", "int_quarters__figures"])],
     group_name="publishing",
 )
 def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
-    """public/klanttevredenheid.json: the quarter just ended, rewritten when its figure changes;
-    over a range, as each date would (the marts hold every quarter ended before the last)."""
+    """The quarter just ended, published once in ledger.publications and
+    public/klanttevredenheid.json; a published figure stands. Over a range, date by date."""
     publications = [publish_quarter(settings(), day) for day in run_date.dates()]
     published = [p for p in publications if p.status == "published"]
     publication = published[-1] if published else publications[-1]

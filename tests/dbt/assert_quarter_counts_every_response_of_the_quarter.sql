@@ -1,4 +1,4 @@
--- The published figure counts every valid response of a complete quarter, over all types.
+-- A quarter's current figure counts every valid response of the quarter, over all types.
 {{ config(meta={'dagster': {'ref': {'name': 'quarterly_satisfaction'}}}) }}
 
 with
@@ -22,10 +22,10 @@ counted as (
 
 select
     quarters.quarter,
-    quarters.response_count,
+    quarters.current_response_count,
     counted.response_count as responses_in_quarter
 from quarters
 left join counted on quarters.quarter = counted.quarter
 where
-    counted.response_count is distinct from quarters.response_count
-    or abs(counted.grade_total / counted.response_count - quarters.average_grade) > 1e-9
+    counted.response_count is distinct from quarters.current_response_count
+    or abs(counted.grade_total / counted.response_count - quarters.current_average_grade) > 1e-9

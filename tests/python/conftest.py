@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
+import subprocess
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ WHEN_WRITTEN = {
     "updated_at",
     "last_attempt_at",
     "masked_at",
+    "recorded_at",
 }
 
 _SETTINGS = (
@@ -138,3 +142,52 @@ def data(tmp_path: Path) -> DataFolder:
 def module_data(tmp_path_factory: pytest.TempPathFactory) -> DataFolder:
     """One data folder shared by a module's tests: its scenario runs once, then each test reads."""
     return DataFolder(tmp_path_factory.mktemp("data"))
+
+
+@dataclass
+class Browser:
+    """Headless Chromium (Debian's `chromium`), started per page; nothing leaves the machine."""
+
+    executable: str
+    profile: Path
+
+    def _run(self, *arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                self.executable,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                f"--user-data-dir={self.profile}",
+                *arguments,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+    def screenshot(self, page: Path, out: Path, size: tuple[int, int]) -> Path:
+        self._run(f"--window-size={size[0]},{size[1]}", f"--screenshot={out}", page.as_uri())
+        return out
+
+    def dom(self, page: Path) -> str:
+        """The page's document as the browser built it (after parsing and scripts)."""
+        return self._run("--dump-dom", page.as_uri()).stdout
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Browser:
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        message = "Chromium is not installed (Debian: apt-get install chromium)"
+        if os.environ.get("FEEDBACK_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Browser(executable, tmp_path / "chromium-profile")

@@ -62,9 +62,9 @@ STEPS = [
     "dbt_rules",
     "sending__invitation_emails",
     "privacy__personal_data_masking",
+    "public__klanttevredenheid",
     "dbt_marts",
     "privacy__warehouse_compaction",
-    "public__klanttevredenheid",
 ]
 INSIDE = [
     "loading:between_files",

@@ -1,6 +1,7 @@
 """The Dagster definitions: one asset graph, its jobs and schedules, executed in process."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 import dagster as dg
 import pytest
@@ -42,18 +43,23 @@ def test_the_graph_holds_loading_the_dbt_models_sending_masking_and_publishing()
         "marts/contact_outcomes",
         "audit/rejected_records",
         "audit/ingested_files",
+        "intermediate/int_quarters__figures",
         "public/klanttevredenheid",
+        "audit/publications",
     } <= keys
 
 
-def test_marts_are_built_after_sending_and_masking():
+def test_marts_are_built_after_sending_masking_and_publishing():
     assert "intermediate/int_invitations__due" in upstream("sending/invitation_emails")
     assert {"sending/invitation_emails", "intermediate/int_personal_data__expired"} <= upstream(
         "privacy/personal_data_masking"
     )
     for mart in ("marts/feedback_invitations", "audit/rejected_records"):
         assert "privacy/personal_data_masking" in upstream(mart)
-    assert "marts/quarterly_satisfaction" in upstream("public/klanttevredenheid")
+    # The publication fixes the quarter's figure from the rules; the marts show what it fixed.
+    assert "intermediate/int_quarters__figures" in upstream("public/klanttevredenheid")
+    for mart in ("marts/quarterly_satisfaction", "audit/publications"):
+        assert "public/klanttevredenheid" in upstream(mart)
     # The warehouse is rewritten after the marts are rebuilt from masked data, and BI tools get
     # their copy after that.
     assert {"privacy/personal_data_masking", "marts/feedback_invitations"} <= upstream(
@@ -114,9 +120,10 @@ def test_the_daily_job_holds_every_asset_and_the_quarter_job_the_publication():
     assert "ledger/invitations" in upstream("sending/invitation_emails")
     quarter = defs.resolve_job_def("feedback_quarter_close")
     assert {k.to_user_string() for k in quarter.asset_layer.selected_asset_keys} == {
+        "public/klanttevredenheid",
         "marts/quarterly_satisfaction",
         "marts/quarterly_satisfaction_by_contact_type",
-        "public/klanttevredenheid",
+        "audit/publications",
         "reporting/bi_copy",
     }
 
@@ -144,3 +151,8 @@ def test_the_quarter_job_executes_in_process_and_publishes(data, monkeypatch):
         "response_count": 2,
         "published_on": "2026-04-01",
     }
+    # The marts rebuilt after the publication show what it recorded.
+    assert data.query(
+        "select quarter, published_grade, published_on, current_response_count"
+        " from marts.quarterly_satisfaction"
+    ) == [("2026-Q1", Decimal("7.5"), date(2026, 4, 1), 2)]

@@ -1,12 +1,17 @@
 """The quarter: the plain mean of the grades whose Amsterdam date falls in it, rounded half up,
-published on the first run of the next quarter and rewritten only when the figure changes."""
+published on the first run of the next quarter; a published figure stands, and what is delivered
+for the quarter later shows as its current figure beside it."""
 
+import io
+import json
 import os
 from datetime import date
 from decimal import Decimal
 
+import html5lib
 import pytest
 from conftest import CONTACT_HEADER, KCM_HEADER, invitation_id
+from PIL import Image
 
 
 def kcm(*rows: str) -> str:
@@ -32,8 +37,16 @@ LATE_SAME_FIGURE = kcm(
     "r-late-1;inv-v;KCM-SQ-01;2026-03-30 10:00:00;7;",
     "r-late-2;inv-u;KCM-SQ-01;2026-03-30 11:00:00;8;",
 )
-# One more that does move it: (44 + 1) / 7 = 6.43.
+# One more that would move the rounded figure: (44 + 1) / 7 = 6.43.
 LATE_NEW_FIGURE = kcm("r-late-3;inv-t;KCM-SQ-01;2026-03-30 12:00:00;1;")
+
+
+def website_files(data) -> dict:
+    public = data.root / "public"
+    return {
+        name: ((public / name).read_bytes(), os.stat(public / name).st_mtime_ns)
+        for name in ("klanttevredenheid.html", "klanttevredenheid.png")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +64,8 @@ def runs(module_data):
     states["1 April output"] = output
     states["quarters"] = data.query(
         "select quarter, quarter_start, quarter_end, response_count, average_grade,"
-        " published_grade from marts.quarterly_satisfaction order by quarter"
+        " published_grade, current_response_count from marts.quarterly_satisfaction"
+        " order by quarter"
     )
     states["by type"] = data.query(
         "select quarter, contact_type, response_count, average_grade"
@@ -63,6 +77,7 @@ def runs(module_data):
     )
     published_file = data.root / "public" / "klanttevredenheid.json"
     states["1 April mtime"] = os.stat(published_file).st_mtime_ns
+    states["1 April website"] = website_files(data)
 
     data.land("kcm_responses", "kcm-2026-04-01.csv", LATE_SAME_FIGURE)
     _, output = data.run("2026-04-02")
@@ -75,8 +90,20 @@ def runs(module_data):
     )
 
     data.land("kcm_responses", "kcm-2026-04-02.csv", LATE_NEW_FIGURE)
-    data.run("2026-04-03")
+    _, output = data.run("2026-04-03")
     states["3 April"] = data.published()
+    states["3 April output"] = output
+    states["3 April mtime"] = os.stat(published_file).st_mtime_ns
+    states["3 April website"] = website_files(data)
+    states["3 April Q1"] = data.query(
+        "select response_count, average_grade, published_grade, published_on,"
+        " current_response_count, current_average_grade"
+        " from marts.quarterly_satisfaction where quarter = '2026-Q1'"
+    )
+    states["publications"] = data.query(
+        "select quarter, published_grade, response_count, average_grade, published_on"
+        " from audit.publications order by quarter"
+    )
     return states
 
 
@@ -93,8 +120,8 @@ def test_first_run_on_or_after_a_quarter_start_publishes_the_quarter_just_ended(
 def test_the_quarter_is_the_plain_mean_rounded_half_up(runs):
     # (7 + 8 + 7 + 7) / 4 = 7.25, which rounds half up to 7.3 (Python's round gives 7.2).
     assert runs["quarters"] == [
-        ("2025-Q4", date(2025, 10, 1), date(2025, 12, 31), 1, 1.0, Decimal("1.0")),
-        ("2026-Q1", date(2026, 1, 1), date(2026, 3, 31), 4, 7.25, Decimal("7.3")),
+        ("2025-Q4", date(2025, 10, 1), date(2025, 12, 31), 1, 1.0, Decimal("1.0"), 1),
+        ("2026-Q1", date(2026, 1, 1), date(2026, 3, 31), 4, 7.25, Decimal("7.3"), 4),
     ]
     assert runs["1 April"] == {
         "quarter": "2026-Q1",
@@ -127,18 +154,113 @@ def test_a_response_belongs_to_the_quarter_of_its_amsterdam_date(runs):
     ]
 
 
-def test_the_file_is_not_rewritten_while_the_published_figure_stays(runs):
-    assert runs["2 April Q1"] == [(6, Decimal("7.3"))]
+def test_a_late_grade_leaves_the_published_figure_as_it_was(runs):
+    assert runs["2 April Q1"] == [(4, Decimal("7.3"))]
     assert runs["2 April"] == runs["1 April"]
     assert runs["2 April mtime"] == runs["1 April mtime"]
-    assert "publication of 2026-Q1: unchanged" in runs["2 April output"]
+    assert "publication of 2026-Q1: already published" in runs["2 April output"]
 
 
-def test_the_file_is_rewritten_when_the_figure_changes(runs):
-    assert runs["3 April"] == {
+def test_a_late_grade_that_would_change_the_figure_shows_as_a_restatement(runs):
+    # Seven grades now, (7 + 8 + 7 + 7 + 7 + 8 + 1) / 7 = 6.43, which would publish as 6.4:
+    # the website keeps 7.3, the marts show both.
+    assert runs["3 April"] == runs["1 April"]
+    assert runs["3 April mtime"] == runs["1 April mtime"]
+    assert "publication of 2026-Q1: already published" in runs["3 April output"]
+    [(count, average, published, published_on, current_count, current_average)] = runs["3 April Q1"]
+    assert (count, average, published, published_on) == (
+        4,
+        7.25,
+        Decimal("7.3"),
+        date(2026, 4, 1),
+    )
+    assert current_count == 7
+    assert current_average == pytest.approx(45 / 7)
+
+
+def test_the_website_snippet_shows_the_published_figure_in_dutch(runs):
+    (snippet, _) = runs["1 April website"]["klanttevredenheid.html"]
+    # Valid HTML: the strict HTML5 parser raises on any parse error.
+    document = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(snippet)
+    assert document.get("lang") == "nl"
+    text = " ".join("".join(document.find("body").itertext()).split())
+    assert text == (
+        "Onze klanten geven ons gemiddeld een 7,3 Gemiddeld rapportcijfer over het 1e kwartaal"
+        " van 2026, op basis van 4 beoordelingen."
+    )
+    # Only the figure: no comment of the quarter's responses, no script, no outside resource.
+    for comment in ("zomertijd", "middernacht"):
+        assert comment.encode() not in snippet
+    assert document.find(".//script") is None
+    assert b"http" not in snippet
+
+
+def test_the_share_image_is_a_social_card_of_the_published_figure(runs):
+    (card, _) = runs["1 April website"]["klanttevredenheid.png"]
+    image = Image.open(io.BytesIO(card))
+    assert image.format == "PNG"
+    assert image.size == (1200, 630)
+    assert image.text["Description"] == "Onze klanten geven ons gemiddeld een 7,3"
+    # Drawn, not blank: the background, the figure's blue and the text's tones.
+    assert len(image.convert("RGB").getcolors(maxcolors=100_000)) > 50
+
+
+def test_the_snippet_and_the_image_stand_with_the_published_figure(runs):
+    assert runs["3 April website"] == runs["1 April website"]
+
+
+def test_the_snippet_renders_in_a_browser(runs, browser, tmp_path):
+    (snippet, _) = runs["1 April website"]["klanttevredenheid.html"]
+    page = tmp_path / "klanttevredenheid.html"
+    page.write_bytes(snippet)
+    dom = browser.dom(page)
+    assert "Onze klanten geven ons gemiddeld een" in dom
+    assert 'class="klanttevredenheid-cijfer">7,3</strong>' in dom
+    shot = Image.open(browser.screenshot(page, tmp_path / "shot.png", (600, 300))).convert("RGB")
+    assert shot.size == (600, 300)
+    # The snippet's box and its blue figure are drawn.
+    colours = {colour for _, colour in shot.getcolors(maxcolors=100_000)}
+    assert (0xEE, 0xF3, 0xFA) in colours
+    assert any(b > 150 and r < 60 for r, g, b in colours)
+
+
+def test_every_publication_is_kept_with_its_date(runs):
+    assert runs["publications"] == [
+        ("2025-Q4", Decimal("1.0"), 1, 1.0, date(2026, 1, 5)),
+        ("2026-Q1", Decimal("7.3"), 4, 7.25, date(2026, 4, 1)),
+    ]
+
+
+def test_a_figure_published_before_the_ledger_kept_them_stands_and_a_lost_file_comes_back(data):
+    # A data folder from before publications were recorded: its file shows 2026-Q1 as 8,0.
+    earlier = {
         "quarter": "2026-Q1",
-        "average_grade": 6.4,
-        "display": "6,4",
-        "response_count": 7,
-        "published_on": "2026-04-03",
+        "average_grade": 8.0,
+        "display": "8,0",
+        "response_count": 1,
+        "published_on": "2026-04-01",
     }
+    published_file = data.root / "public" / "klanttevredenheid.json"
+    published_file.parent.mkdir(parents=True)
+    published_file.write_text(json.dumps(earlier), encoding="utf-8")
+    data.land("kcm_responses", "kcm-2026-04-01.csv", Q1_RESPONSES)
+    _, output = data.run("2026-04-02")
+
+    assert data.published() == earlier
+    assert "publication of 2026-Q1: already published" in output
+    assert data.query(
+        "select quarter, published_grade, response_count, average_grade, published_on,"
+        " current_response_count from marts.quarterly_satisfaction"
+    ) == [("2026-Q1", Decimal("8.0"), 1, None, date(2026, 4, 1), 4)]
+
+    # The website's snippet and image are made for it as well.
+    snippet = (data.root / "public" / "klanttevredenheid.html").read_text(encoding="utf-8")
+    assert 'class="klanttevredenheid-cijfer">8,0</strong>' in snippet
+
+    # The files are the newest publication: lost, the next run writes them again as they were.
+    for path in (data.root / "public").iterdir():
+        path.unlink()
+    data.run("2026-04-03")
+    assert data.published() == earlier
+    assert (data.root / "public" / "klanttevredenheid.html").read_text(encoding="utf-8") == snippet
+    assert Image.open(data.root / "public" / "klanttevredenheid.png").size == (1200, 630)
