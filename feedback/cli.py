@@ -14,6 +14,7 @@ import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from feedback import progress
 from feedback.runlock import RunBusy, run_lock
 from feedback.sending import delivery_problems
 from feedback.settings import Settings, parse_run_date
@@ -95,7 +96,8 @@ def execute_run(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     job = defs.resolve_job_def("feedback_daily_run")
     instance = dg.DagsterInstance.ephemeral() if dry_run else dagster_instance(settings.data_dir)
-    with instance, contextlib.nullcontext() if verbose else _output_to(log_path):
+    output = contextlib.nullcontext(sys.stdout) if verbose else _output_to(log_path)
+    with instance, output as terminal, progress.shown_on(terminal):
         result = job.execute_in_process(
             run_config=run_config_for(run_date, dry_run, until),
             instance=instance,
@@ -123,7 +125,8 @@ def execute_run(
 def _output_to(path: Path):
     """Send this process's stdout and stderr to `path` for the duration: the Python streams
     (when they were replaced, as under a test) and the file descriptors behind them (dbt's
-    subprocess writes there)."""
+    subprocess writes there). Yields the stdout that was, for the run's progress lines."""
+    terminal = sys.stdout
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -131,11 +134,12 @@ def _output_to(path: Path):
         path.open("a", encoding="utf-8") as log_file,
         contextlib.redirect_stdout(log_file),
         contextlib.redirect_stderr(log_file),
+        _beside_descriptor_1(terminal, saved[0]) as terminal,
     ):
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
         try:
-            yield
+            yield terminal
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -143,6 +147,21 @@ def _output_to(path: Path):
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+@contextlib.contextmanager
+def _beside_descriptor_1(stream, saved_1: int):
+    """`stream` as it was: when it writes to descriptor 1, which now goes to the log, a stream
+    on the saved copy of that descriptor."""
+    try:
+        on_descriptor_1 = stream.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        on_descriptor_1 = False
+    if not on_descriptor_1:
+        yield stream
+        return
+    with os.fdopen(os.dup(saved_1), "w", buffering=1, encoding="utf-8") as copy:
+        yield copy
 
 
 def dates_label(run_date: date, until: date | None) -> str:

@@ -1,41 +1,42 @@
-"""`feedback demo`: synthetic deliveries through a simulated period, then the result.
+"""`feedback demo`: a year of generated deliveries, run as the scheduled runs would, then the story.
 
-On a data folder without a warehouse it simulates the weeks before and the close of 2026-Q1:
-before each weekly run it drops the contacts since the last run (and once, opt-outs) into
-`landing/`, runs the same asset graph as `feedback run`, and lets KCM "answer" part of the
-invitations sent, delivered with the next run. The last run, on 1 April, publishes 2026-Q1.
-Weekly rather than daily runs keep the demo short; the 14-day catch-up bound makes them
-equivalent for who is invited. A folder where runs already loaded deliveries is only shown.
+On a data folder without loaded deliveries it writes a year of daily landing files for a few
+thousand customers with the project's generator (`feedback.synthetic`: contacts of every type,
+bad addresses, opt-outs, KCM's answers, late and corrected ones, malformed rows), and runs every
+date from 1 April 2025 to 1 April 2026 as one range run (`feedback run --from --to`), showing its
+progress. Four quarters are published on the way. It ends with the figure per quarter, the
+funnel from contact to response, and where to look next. A folder where runs already loaded
+deliveries is only shown.
 """
 
 from __future__ import annotations
 
-import csv
-import random
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from faker import Faker
-
-from feedback.loading import SOURCES
 from feedback.publishing import FILE_NAME
-from feedback.settings import BUSINESS_TIME_ZONE, Settings
-from feedback.synthetic import COMMENTS
+from feedback.settings import Settings
+from feedback.synthetic import Population, SyntheticData
 from feedback.warehouse import connect
+from feedback.website import HTML_NAME, PNG_NAME
 
-FIRST_CONTACT_DAY = date(2026, 2, 16)
-RUN_DATES = [date(2026, 2, 23) + timedelta(weeks=n) for n in range(6)] + [date(2026, 4, 1)]
-CUSTOMERS = 400
-CONTACT_TYPES = {
-    "service_question": 30,
-    "invoice_declared": 25,
-    "claim_reported": 15,
-    "details_changed": 12,
-    "new_policy": 8,
-    "cancellation": 5,
-    "address_lookup": 5,  # a contact type that is stored but not surveyed
+CUSTOMERS = 2000
+FIRST_RUN = date(2025, 4, 1)
+LAST_RUN = date(2026, 4, 1)
+# Outcomes of the 28-day rule (see the docs of marts.contact_outcomes).
+HELD_BACK = {
+    "emailed_within_4_weeks_before": "an e-mail in the 4 weeks before the contact",
+    "later_contact_chosen": "a later contact of the customer was invited instead",
+    "emailed_after_contact": "an e-mail went out after the contact, before it arrived",
 }
-GRADES = {10: 8, 9: 18, 8: 30, 7: 22, 6: 10, 5: 5, 4: 3, 3: 2, 2: 1, 1: 1}
+OTHER_OUTCOMES = {
+    "no_valid_email": "no valid e-mail address",
+    "opted_out": "opted out",
+    "past_catch_up_bound": "arrived more than 14 days late",
+    "invitation_failed": "the mail server refused it",
+    "delivery_uncertain": "a stopped run may have sent it",
+    "due": "due, not sent yet",
+    "awaiting_next_run": "on or after the last run date: the next run decides",
+}
 
 
 def run_demo(settings: Settings, verbose: bool = False) -> int:
@@ -47,28 +48,27 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
         show_result(settings)
         return 0
 
-    rng = random.Random(2026)
-    fake = Faker("nl_NL")
-    fake.seed_instance(2026)
-    customers = _customers(fake, rng)
-    contacts = _contacts(customers, rng)
-    answered: list[tuple[date, list]] = []
-    previous = FIRST_CONTACT_DAY
-    for run_date in RUN_DATES:
-        batch = [c for c in contacts if previous <= c["day"] < run_date]
-        _write_contacts(settings, run_date, batch)
-        if run_date == RUN_DATES[3]:
-            _write_opt_outs(settings, run_date, customers[:6])
-        _write_responses(settings, run_date, [row for day, row in answered if day < run_date])
-        answered = [(day, row) for day, row in answered if day >= run_date]
-        print(f"\n== simulated run {run_date} ==")
-        started = datetime.now(UTC)
-        metadata = execute_run(settings, run_date, verbose=verbose)
-        print_summary(settings, run_date, metadata, started)
-        answered += _answers(settings, run_date, rng)
-        previous = run_date
+    print(f"Generating a year of deliveries for {CUSTOMERS} customers (feedback.synthetic)")
+    population = Population(CUSTOMERS, FIRST_RUN - timedelta(days=1), LAST_RUN - timedelta(days=1))
+    with SyntheticData(population) as data:
+        delivered = data.write(settings.landing_dir, FIRST_RUN, LAST_RUN)
+    print(
+        f"  {delivered.files} files in {settings.landing_dir}: {delivered.contacts} contacts,"
+        f" {delivered.opt_outs} opt-outs, {delivered.responses} KCM responses"
+    )
+    print(
+        f"\n== feedback run --from {FIRST_RUN} --to {LAST_RUN}: the year's {_days()} daily runs"
+        " as one run =="
+    )
+    started = datetime.now(UTC)
+    metadata = execute_run(settings, FIRST_RUN, verbose=verbose, until=LAST_RUN)
+    print_summary(settings, FIRST_RUN, metadata, started, until=LAST_RUN)
     show_result(settings)
     return 0
+
+
+def _days() -> int:
+    return (LAST_RUN - FIRST_RUN).days + 1
 
 
 def _has_deliveries(settings: Settings) -> bool:
@@ -79,155 +79,62 @@ def _has_deliveries(settings: Settings) -> bool:
         return conn.execute("select count(*) from raw.ingestions").fetchone()[0] > 0
 
 
-def _customers(fake: Faker, rng: random.Random) -> list[dict]:
-    customers = []
-    for n in range(CUSTOMERS):
-        email = fake.email()
-        if rng.random() < 0.04:
-            email = rng.choice(["", "geen e-mail", email.replace("@", " at ")])
-        customers.append({"customer_id": f"K{100000 + n}", "name": fake.name(), "email": email})
-    return customers
-
-
-def _contacts(customers: list[dict], rng: random.Random) -> list[dict]:
-    contacts = []
-    day = FIRST_CONTACT_DAY
-    types, weights = zip(*CONTACT_TYPES.items(), strict=True)
-    while day < RUN_DATES[-1]:
-        for _ in range(rng.randint(8, 16)):
-            customer = rng.choice(customers)
-            moment = datetime.combine(day, time(rng.randint(7, 22), rng.randint(0, 59)))
-            contacts.append(
-                {
-                    "event_id": f"EV{len(contacts) + 1:06d}",
-                    "customer": customer,
-                    "contact_type": rng.choices(types, weights)[0],
-                    "occurred_at": moment,
-                    "day": day,
-                    "product": rng.choice(["auto", "woon", "zorg", "reis", ""]),
-                    "channel": rng.choice(["telefoon", "web", "app", "e-mail"]),
-                }
-            )
-        day += timedelta(days=1)
-    return contacts
-
-
-@contextmanager
-def _delivery(settings: Settings, source_name: str, name: str, extra_columns=(), kcm_style=False):
-    """A CSV writer on a new file in `landing/<source>/`, its header already written."""
-    source = next(source for source in SOURCES if source.name == source_name)
-    folder = settings.landing_dir / source.name
-    folder.mkdir(parents=True, exist_ok=True)
-    # KCM writes a byte-order mark and CRLF line endings.
-    encoding, line_end = ("utf-8-sig", "\r\n") if kcm_style else ("utf-8", "\n")
-    with (folder / name).open("w", newline="", encoding=encoding) as out:
-        writer = csv.writer(out, delimiter=source.delimiter, lineterminator=line_end)
-        writer.writerow([*source.columns, *extra_columns])
-        yield writer
-
-
-def _write_contacts(settings: Settings, run_date: date, batch: list[dict]) -> None:
-    with _delivery(settings, "contact_events", f"contacts-{run_date}.csv") as writer:
-        for n, contact in enumerate(batch):
-            customer = contact["customer"]
-            # Half the source systems send UTC with an offset, half Amsterdam local time.
-            occurred = contact["occurred_at"].replace(tzinfo=BUSINESS_TIME_ZONE)
-            stamp = (
-                occurred.astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
-                if n % 2
-                else occurred.strftime("%Y-%m-%d %H:%M:%S")
-            )
-            writer.writerow(
-                [
-                    contact["event_id"],
-                    customer["customer_id"],
-                    contact["contact_type"],
-                    stamp,
-                    customer["email"],
-                    customer["name"],
-                    contact["product"],
-                    contact["channel"],
-                ]
-            )
-        # One row from a source system with a broken clock, to show a rejection.
-        writer.writerow(
-            [f"EV-BAD-{run_date}", "K100001", "service_question", "gisteren", "", "", "", ""]
-        )
-
-
-def _write_opt_outs(settings: Settings, run_date: date, customers: list[dict]) -> None:
-    with _delivery(settings, "opt_outs", f"opt-outs-{run_date}.csv") as writer:
-        for customer in customers:
-            writer.writerow([customer["customer_id"], f"{run_date - timedelta(days=2)}T09:00:00Z"])
-
-
-def _answers(settings: Settings, run_date: date, rng: random.Random) -> list[tuple[date, list]]:
-    """KCM's side: about 45% of the invitations sent on `run_date` are answered within a week.
-
-    Each answer is its completion date and its row in KCM's file.
-    """
-    with connect(settings.warehouse_path) as conn:
-        sent = conn.execute(
-            "select invitation_id, questionnaire_id from ledger.invitations"
-            " where state = 'sent' and sent_on = ? order by invitation_id",
-            [run_date],
-        ).fetchall()
-    grades, weights = zip(*GRADES.items(), strict=True)
-    answers = []
-    for invitation_id, questionnaire_id in sent:
-        if rng.random() < 0.45:
-            completed = datetime.combine(
-                run_date + timedelta(days=rng.randint(0, 6)),
-                time(rng.randint(8, 23), rng.randint(0, 59)),
-                tzinfo=BUSINESS_TIME_ZONE,
-            )
-            row = [
-                f"R-{invitation_id[4:16]}",
-                invitation_id,
-                questionnaire_id,
-                completed.isoformat(),
-                rng.choices(grades, weights)[0],
-                rng.choice((*COMMENTS, "")),
-                rng.choice(["ja", "nee", ""]),
-            ]
-            answers.append((completed.date(), row))
-    return answers
-
-
-def _write_responses(settings: Settings, run_date: date, rows: list[list]) -> None:
-    if not rows:
-        return
-    name = f"kcm-{run_date}.csv"
-    with _delivery(settings, "kcm_responses", name, ["zou_aanbevelen"], kcm_style=True) as writer:
-        writer.writerows(rows)
-
-
 def show_result(settings: Settings) -> None:
     with connect(settings.warehouse_path) as conn:
         quarters = conn.execute(
-            "select quarter, response_count, average_grade, published_grade"
+            "select quarter, published_grade, response_count, published_on,"
+            " current_response_count, current_average_grade, average_grade"
             " from marts.quarterly_satisfaction order by quarter"
         ).fetchall()
-        outcomes = conn.execute(
-            "select outcome, count(*) from marts.contact_outcomes group by outcome order by 2 desc"
+        outcomes = dict(
+            conn.execute(
+                "select outcome, count(*) from marts.contact_outcomes group by outcome"
+            ).fetchall()
+        )
+        responses, known = conn.execute(
+            "select count(*), count(*) filter (where has_known_invitation)"
+            " from marts.survey_responses"
+        ).fetchone()
+        rejected = conn.execute(
+            "select source, count(*) from audit.rejected_records group by source order by source"
         ).fetchall()
-        by_type = conn.execute(
-            "select quarter, coalesce(contact_type, '(unknown)'), response_count, average_grade"
-            " from marts.quarterly_satisfaction_by_contact_type order by quarter, 2"
-        ).fetchall()
-        invitations = conn.execute("select count(*) from marts.feedback_invitations").fetchone()[0]
-        rejected = conn.execute("select count(*) from audit.rejected_records").fetchone()[0]
-    print("\n== result ==")
-    print(f"warehouse: {settings.warehouse_path}")
-    print(f"invitations sent: {invitations}; rejected rows: {rejected} (audit.rejected_records)")
-    print("contact outcomes (marts.contact_outcomes):")
-    for outcome, n in outcomes:
-        print(f"  {outcome:32} {n:5}")
-    print("quarterly satisfaction (marts.quarterly_satisfaction):")
-    for quarter, count, average, published in quarters:
-        print(f"  {quarter}: {published} (mean {average:.4f} over {count} responses)")
-    for quarter, contact_type, count, average in by_type:
-        print(f"    {quarter} {contact_type:20} {count:4} responses, mean {average:.2f}")
-    published = settings.public_dir / FILE_NAME
-    if published.exists():
-        print(f"published ({published}):\n{published.read_text(encoding='utf-8')}")
+
+    print("\n== the figure per quarter (marts.quarterly_satisfaction) ==")
+    for quarter, grade, count, published_on, current_count, current_mean, mean in quarters:
+        line = f"  {quarter}: {grade} over {count} grades, published {published_on}"
+        if current_count != count:
+            line += (
+                f"; {current_count - count} grade(s) delivered since"
+                f" (mean now {current_mean:.2f}, was {mean:.2f}): the published figure stands"
+            )
+        print(line)
+
+    contacts = sum(outcomes.values())
+    surveyed = contacts - outcomes.get("not_surveyed_type", 0)
+    print("\n== from contact to response (marts.contact_outcomes, marts.survey_responses) ==")
+    print(f"  contacts                                  {contacts:7}")
+    print(f"  of a type KCM surveys                     {surveyed:7}")
+    for outcome, why in HELD_BACK.items():
+        print(f"    held back by the 28-day rule: {why}: {outcomes.get(outcome, 0)}")
+    for outcome, why in OTHER_OUTCOMES.items():
+        if outcomes.get(outcome):
+            print(f"    not invited, {why}: {outcomes[outcome]}")
+    print(f"  invited                                   {outcomes.get('invited', 0):7}")
+    print(f"  responses                                 {responses:7}")
+    print(f"    answering an invitation in the ledger   {known:7}")
+    print(
+        f"  rows rejected (audit.rejected_records)    {sum(n for _, n in rejected):7}  ("
+        + ", ".join(f"{source}: {n}" for source, n in rejected)
+        + ")"
+    )
+
+    public = settings.public_dir
+    print("\n== where to look next ==")
+    if (public / FILE_NAME).exists():
+        print(f"  the website's figure: {public / FILE_NAME}")
+        print(f"    its snippet (open it in a browser) {public / HTML_NAME}")
+        print(f"    and the share image for social media {public / PNG_NAME}")
+    print(f"  BI tools: {settings.data_dir / 'reporting.duckdb'} (read-only; schemas marts, audit)")
+    print("  the runs and the asset graph: make ui, then http://127.0.0.1:3000")
+    print("  the models and their docs: .venv/bin/dbt docs generate && .venv/bin/dbt docs serve")
+    print("  why a customer got no e-mail: analyses/why_no_invitation.sql")

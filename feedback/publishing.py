@@ -52,21 +52,13 @@ class Publication:
     figure: dict | None = None
 
 
-def publish_quarter(settings: Settings, run_date: date) -> Publication:
-    quarter = previous_quarter(run_date)
+def publish_quarters(settings: Settings, run_dates: list[date]) -> list[Publication]:
+    """What the runs of `run_dates`, in order, publish; the files then show the newest."""
     target = settings.public_dir / FILE_NAME
     with connect(settings.warehouse_path) as conn:
         _take_over(conn, _read(target))
+        publications = [_publish(conn, run_date) for run_date in run_dates]
         newest = _newest(conn)
-        figure = _figure(conn, quarter)
-        if newest is not None and newest["quarter"] > quarter:
-            status = "newer_quarter_published"
-        elif figure is not None:
-            status = "already_published"
-        else:
-            status = _record(conn, quarter, run_date)
-            figure = _figure(conn, quarter)
-            newest = _newest(conn)
     if newest is not None:
         # The JSON is written last: a stop before it leaves it stale, so the next run makes all
         # three again; otherwise only a snippet or image gone missing is made again.
@@ -74,7 +66,19 @@ def publish_quarter(settings: Settings, run_date: date) -> Publication:
         website.write(settings.public_dir, newest, missing_only=not stale)
         if stale:
             _write(target, newest)
-    return Publication(status, quarter, figure)
+    return publications
+
+
+def _publish(conn: duckdb.DuckDBPyConnection, run_date: date) -> Publication:
+    quarter = previous_quarter(run_date)
+    newest = _newest(conn)
+    figure = _figure(conn, quarter)
+    if newest is not None and newest["quarter"] > quarter:
+        return Publication("newer_quarter_published", quarter, figure)
+    if figure is not None:
+        return Publication("already_published", quarter, figure)
+    status = _record(conn, quarter, run_date)
+    return Publication(status, quarter, _figure(conn, quarter))
 
 
 def _record(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str:

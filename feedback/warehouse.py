@@ -117,6 +117,19 @@ create table if not exists ledger.invitations (
     last_reply_code integer,
     last_attempt_at timestamptz
 );
+-- Each contact's outcome (invited, or why not) once decided for good: invited, or past the
+-- catch-up bound. Kept because the rules cannot tell any more once masking has cleared what they
+-- read (customer ids, addresses). No personal data in it.
+create table if not exists ledger.contact_outcomes (
+    contact_event_id varchar primary key,
+    outcome varchar not null,
+    invitation_id varchar,
+    invitation_sent_on date,
+    blocking_invitation_id varchar,
+    blocking_sent_on date,
+    decided_on date not null,
+    recorded_at timestamptz not null
+);
 -- Every publication of a quarter's figure, written once by the run that published it: a
 -- published figure stands, whatever is delivered for its quarter later.
 create table if not exists ledger.publications (

@@ -1,8 +1,44 @@
 -- Why did this customer get no e-mail? One row per contact with the rule that decided it.
+-- A contact decided for good (past the catch-up bound) shows the outcome kept that day: once
+-- masking has cleared what the rules read, they could no longer tell.
 with
 
-outcomes as (
+live_outcomes as (
     select * from {{ ref('int_contacts__outcomes') }}
+),
+
+kept_outcomes as (
+    select * from {{ ref('stg_ledger__contact_outcomes') }}
+),
+
+outcomes as (
+    select
+        live_outcomes.contact_event_id,
+        live_outcomes.customer_id,
+        live_outcomes.contact_type,
+        live_outcomes.occurred_at,
+        live_outcomes.contact_date,
+        coalesce(kept_outcomes.outcome, live_outcomes.outcome) as outcome,
+        case
+            when kept_outcomes.contact_event_id is null then live_outcomes.invitation_id
+            else kept_outcomes.invitation_id
+        end as invitation_id,
+        case
+            when kept_outcomes.contact_event_id is null then live_outcomes.invitation_sent_on
+            else kept_outcomes.invitation_sent_on
+        end as invitation_sent_on,
+        case
+            when kept_outcomes.contact_event_id is null then live_outcomes.blocking_invitation_id
+            else kept_outcomes.blocking_invitation_id
+        end as blocking_invitation_id,
+        case
+            when kept_outcomes.contact_event_id is null then live_outcomes.blocking_sent_on
+            else kept_outcomes.blocking_sent_on
+        end as blocking_sent_on,
+        coalesce(kept_outcomes.decided_on, live_outcomes.run_date) as run_date
+    from live_outcomes
+    left join kept_outcomes
+        on live_outcomes.contact_event_id = kept_outcomes.contact_event_id
 ),
 
 final as (

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from feedback.progress import log
 from orchestration.project import dbt_project
 from orchestration.resources import RunDate, settings
 
@@ -88,6 +89,7 @@ def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: 
     """Seeds, staging and the rules: who is due on D, what has expired. Over a range they are
     built for its last date, as the marts read them; the sender and the masking step ask the
     rules' views for each date in turn."""
+    log.info("dbt: building the rules (staging and intermediate) for %s", run_date.last())
     yield from _build(context, dbt, run_date.last())
 
 
@@ -101,4 +103,5 @@ def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: 
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
     """The marts BI tools read and the audit views, from sent and masked data, as of the
     (last) run date."""
+    log.info("dbt: building the marts and audit views for %s", run_date.last())
     yield from _build(context, dbt, run_date.last())

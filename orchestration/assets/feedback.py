@@ -17,7 +17,9 @@ import dagster as dg
 
 from feedback.loading import load_landing
 from feedback.masking import compact_warehouse, mask_expired
-from feedback.publishing import publish_quarter
+from feedback.outcomes import keep_decided
+from feedback.progress import date_by_date, log
+from feedback.publishing import publish_quarters
 from feedback.reporting import write_reporting
 from feedback.sending import SendSummary, send_due_invitations, settle_interrupted
 from feedback.transports import DryRunTransport
@@ -41,6 +43,7 @@ LEDGER_KEY = dg.AssetKey(["ledger", "invitations"])
 )
 def load_landing_files(context: dg.AssetExecutionContext, run_date: RunDate):
     """New files under landing/, each loaded once into the raw tables (or kept aside)."""
+    log.info("loading the files in landing/")
     summary = load_landing(settings(), run_date.date())
     metadata = asdict(summary) | {"files_quarantined": len(summary.files_quarantined)}
     for table in RAW_TABLES:
@@ -63,11 +66,26 @@ def ledger_settled(context: dg.AssetExecutionContext, run_date: RunDate):
     group_name="sending",
 )
 def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
-    """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations;
-    over a range, date by date."""
+    """The invitations due on D, sent (SMTP or outbox/) and recorded in ledger.invitations; then
+    the contact outcomes decided for good kept in ledger.contact_outcomes. Over a range, date
+    by date."""
     transport = DryRunTransport() if run_date.dry_run else None
-    summaries = [send_due_invitations(settings(), day, transport) for day in run_date.dates()]
-    return dg.MaterializeResult(metadata=asdict(SendSummary.total(summaries)))
+
+    def send_and_keep_decided(day):
+        sent = send_due_invitations(settings(), day, transport)
+        return sent, keep_decided(settings(), day)
+
+    log.info("sending the invitations due")
+    results = date_by_date(
+        run_date.dates(),
+        send_and_keep_decided,
+        lambda so_far: f"{SendSummary.total([sent for sent, _ in so_far]).sent} sent",
+        "sending",
+    )
+    total = SendSummary.total([sent for sent, _ in results])
+    return dg.MaterializeResult(
+        metadata={**asdict(total), "outcomes_decided": sum(kept for _, kept in results)}
+    )
 
 
 @dg.asset(
@@ -78,7 +96,13 @@ def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
 def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
     """Personal data past 3 months masked in the raw tables, the ledger and the files; over a
     range, date by date."""
-    summaries = [mask_expired(settings(), day) for day in run_date.dates()]
+    log.info("masking personal data past 3 months")
+    summaries = date_by_date(
+        run_date.dates(),
+        lambda day: mask_expired(settings(), day),
+        lambda so_far: f"{sum(sum(s.records_masked.values()) for s in so_far)} records masked",
+        "masking",
+    )
     records = Counter()
     for summary in summaries:
         records.update(summary.records_masked)
@@ -100,6 +124,7 @@ def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
 def warehouse_compaction(context: dg.AssetExecutionContext, run_date: RunDate):
     """warehouse.duckdb rewritten whole after a masking cleared values, once the marts are
     rebuilt: none of its free blocks keeps a masked value."""
+    log.info("rewriting the warehouse file, when masking cleared values")
     compacted = compact_warehouse(settings())
     return dg.MaterializeResult(
         metadata={
@@ -117,7 +142,8 @@ def warehouse_compaction(context: dg.AssetExecutionContext, run_date: RunDate):
 def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
     """The quarter just ended, published once in ledger.publications and
     public/klanttevredenheid.json; a published figure stands. Over a range, date by date."""
-    publications = [publish_quarter(settings(), day) for day in run_date.dates()]
+    log.info("publishing the quarter just ended")
+    publications = publish_quarters(settings(), run_date.dates())
     published = [p for p in publications if p.status == "published"]
     publication = published[-1] if published else publications[-1]
     metadata = {
@@ -139,5 +165,6 @@ def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
 def reporting_copy(context: dg.AssetExecutionContext, run_date: RunDate):
     """reporting.duckdb and reporting/marts/*.parquet for BI tools: the marts and audit of this
     completed run, swapped in whole as the run's last step."""
+    log.info("writing reporting.duckdb for BI tools")
     rows = write_reporting(settings())
     return dg.MaterializeResult(metadata={"tables": len(rows), "rows": sum(rows.values())})

@@ -1,4 +1,4 @@
-"""`feedback demo` on a fresh checkout: synthetic data through 2026-Q1, then the figure."""
+"""`feedback demo` on a fresh checkout: a generated year as one range run, then the story."""
 
 import json
 import os
@@ -16,37 +16,70 @@ FEEDBACK = Path(sys.executable).parent / "feedback"
 def demo(cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
     return subprocess.run(
-        [str(FEEDBACK), "demo"], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+        [str(FEEDBACK), "demo"], cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
     )
 
 
-def test_demo_simulates_the_quarter_and_publishes_it(tmp_path):
+def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
     # An empty warehouse, as a bare `dbt build` or `sqlfluff lint` leaves, is simulated into.
     with connect(tmp_path / "data" / "warehouse.duckdb"):
         pass
     first = demo(tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "== simulated run 2026-04-01 ==" in first.stdout
+    out = first.stdout
+    assert "== feedback run --from 2025-04-01 --to 2026-04-01" in out
+    # Progress while it works: each step, and month by month over the range.
+    for line in (
+        "loading the files in landing/",
+        "sending: through 2025-04-30,",
+        "masking: through 2026-03-31,",
+        "publishing the quarter just ended",
+    ):
+        assert line in out
     published = json.loads((tmp_path / "data" / "public" / "klanttevredenheid.json").read_text())
     assert published["quarter"] == "2026-Q1"
     assert published["published_on"] == "2026-04-01"
 
     conn = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     try:
-        grade, count = conn.execute(
-            "select published_grade, response_count from marts.quarterly_satisfaction"
-            " where quarter = '2026-Q1'"
-        ).fetchone()
-        invited = conn.execute("select count(*) from marts.feedback_invitations").fetchone()[0]
+        quarters = conn.execute(
+            "select quarter, published_grade, response_count, published_on"
+            " from marts.quarterly_satisfaction order by quarter"
+        ).fetchall()
+        outcomes = dict(
+            conn.execute(
+                "select outcome, count(*) from marts.contact_outcomes group by outcome"
+            ).fetchall()
+        )
     finally:
         conn.close()
-    assert published["average_grade"] == float(grade)
-    assert published["response_count"] == count > 0
-    assert invited > count
-    assert f"2026-Q1: {grade}" in first.stdout
+    # Four quarters, each published on the first run of the next.
+    assert [(q, str(on)) for q, _, _, on in quarters] == [
+        ("2025-Q2", "2025-07-01"),
+        ("2025-Q3", "2025-10-01"),
+        ("2025-Q4", "2026-01-01"),
+        ("2026-Q1", "2026-04-01"),
+    ]
+    for quarter, grade, count, on in quarters:
+        assert f"  {quarter}: {grade} over {count} grades, published {on}" in out
+    assert (published["average_grade"], published["response_count"]) == (
+        float(quarters[-1][1]),
+        quarters[-1][2],
+    )
+
+    # The funnel adds up, with the 28-day rule holding back a real share.
+    assert f"  contacts {sum(outcomes.values()):>40}" in out
+    assert outcomes["emailed_within_4_weeks_before"] > 0.05 * outcomes["invited"]
+    assert (
+        f"held back by the 28-day rule: an e-mail in the 4 weeks before the contact:"
+        f" {outcomes['emailed_within_4_weeks_before']}" in out
+    )
+    assert f"  invited {outcomes['invited']:>41}" in out
+    for where in ("klanttevredenheid.html", "reporting.duckdb", "make ui", "dbt docs"):
+        assert where in out.split("== where to look next ==")[1]
 
     # A second call shows what is there instead of simulating over it.
     again = demo(tmp_path)
     assert again.returncode == 0, again.stderr
     assert "already holds loaded deliveries; showing them as they are" in again.stdout
-    assert f"2026-Q1: {grade}" in again.stdout
+    assert f"  2026-Q1: {quarters[-1][1]} over {quarters[-1][2]} grades" in again.stdout

@@ -311,3 +311,51 @@ def test_masking_again_changes_nothing_and_a_redelivery_brings_nothing_back(scen
         " where _file_name = 'contacts-2026-03-01-export.csv' order by 1"
     ) == [("c-olga", None, None, None, date(2026, 6, 4))]
     assert not list((data.root / "archive").rglob("*contacts-2026-03-01*"))
+
+
+def test_a_masked_contact_keeps_the_outcome_the_rules_gave_it(data):
+    # Two contacts of one customer on 1 March (the later one is invited) and one without a valid
+    # address. On 3 June, past the catch-up bound, their outcomes are kept, then their personal
+    # data goes; why they were not invited must stay.
+    data.land(
+        "contact_events",
+        "contacts-2026-03-01.csv",
+        CONTACT_HEADER
+        + "c-early,cust-a,service_question,2026-03-01 08:00:00,a@example.nl,A,,phone\n"
+        "c-late,cust-a,claim_reported,2026-03-01 10:00:00,a@example.nl,A,,phone\n"
+        "c-bad,cust-b,service_question,2026-03-01 09:00:00,geen e-mail,B,,phone\n",
+    )
+    outcomes = (
+        "select contact_event_id, customer_id, outcome, blocking_sent_on, evaluated_for_run_date"
+        " from marts.contact_outcomes order by contact_event_id"
+    )
+    data.run("2026-03-02")
+    assert data.query(outcomes) == [
+        ("c-bad", "cust-b", "no_valid_email", None, date(2026, 3, 2)),
+        ("c-early", "cust-a", "later_contact_chosen", date(2026, 3, 2), date(2026, 3, 2)),
+        ("c-late", "cust-a", "invited", None, date(2026, 3, 2)),
+    ]
+
+    data.run("2026-06-03")
+    assert data.query(outcomes) == [
+        ("c-bad", None, "no_valid_email", None, date(2026, 6, 3)),
+        ("c-early", None, "later_contact_chosen", date(2026, 3, 2), date(2026, 6, 3)),
+        ("c-late", None, "invited", None, date(2026, 6, 3)),
+    ]
+    # What is kept holds no personal data: ids, outcomes and dates.
+    assert [
+        column
+        for (column,) in data.query(
+            "select column_name from information_schema.columns"
+            " where table_schema = 'ledger' and table_name = 'contact_outcomes'"
+        )
+    ] == [
+        "contact_event_id",
+        "outcome",
+        "invitation_id",
+        "invitation_sent_on",
+        "blocking_invitation_id",
+        "blocking_sent_on",
+        "decided_on",
+        "recorded_at",
+    ]

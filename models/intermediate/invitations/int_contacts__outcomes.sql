@@ -161,6 +161,8 @@ final as (
         invitation_sent_on,
         blocking_invitation_id,
         blocking_sent_on,
+        -- past the catch-up bound nothing more can happen to it: the outcome is final
+        contact_date < {{ days_before('run_date', var('catch_up_days')) }} as is_decided,
         questionnaire_id,
         survey_link,
         email,

@@ -1,0 +1,20 @@
+with
+
+source as (
+    select * from {{ source('ledger', 'contact_outcomes') }}
+),
+
+final as (
+    select
+        contact_event_id,
+        outcome,
+        invitation_id,
+        invitation_sent_on,
+        blocking_invitation_id,
+        blocking_sent_on,
+        decided_on,
+        recorded_at
+    from source
+)
+
+select * from final
