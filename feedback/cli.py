@@ -37,15 +37,16 @@ class RunFailed(Exception):
 @contextlib.contextmanager
 def scratch_copy(settings: Settings):
     """A throwaway copy of the data folder for a dry run: the warehouse (and the sender's
-    journal), the landing files and the published figure copied, and the outbox as empty files
-    of the same names (the ledger's recovery only looks at the names). Removed afterwards."""
+    journal), the landing files, the published figure and the reports copied, and the outbox as
+    empty files of the same names (the ledger's recovery only looks at the names). Removed
+    afterwards."""
     source = settings.data_dir
     with tempfile.TemporaryDirectory(prefix="feedback-dry-run-") as folder:
         scratch = Path(folder)
         for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "sending.journal"):
             if (source / name).exists():
                 shutil.copy2(source / name, scratch / name)
-        for sub in ("landing", "public"):
+        for sub in ("landing", "public", "reports"):
             if (source / sub).is_dir():
                 shutil.copytree(source / sub, scratch / sub)
         if (source / "outbox").is_dir():

@@ -4,9 +4,9 @@ On a data folder without loaded deliveries it writes a year of daily landing fil
 thousand customers with the project's generator (`feedback.synthetic`: contacts of every type,
 bad addresses, opt-outs, KCM's answers, late and corrected ones, malformed rows), and runs every
 date from 1 April 2025 to 1 April 2026 as one range run (`feedback run --from --to`), showing its
-progress. Four quarters are published on the way. It ends with the figure per quarter, the
-funnel from contact to response, and where to look next. A folder where runs already loaded
-deliveries is only shown.
+progress. Four quarters are published on the way, each with its report. It ends with the figure
+per quarter, the funnel from contact to response, and where to look next. A folder where runs
+already loaded deliveries is only shown.
 """
 
 from __future__ import annotations
@@ -134,6 +134,9 @@ def show_result(settings: Settings) -> None:
         print(f"  the website's figure: {public / FILE_NAME}")
         print(f"    its snippet (open it in a browser) {public / HTML_NAME}")
         print(f"    and the share image for social media {public / PNG_NAME}")
+    reports = sorted(settings.reports_dir.glob("*.html"))
+    if reports:
+        print(f"  the quarterly report, for internal readers: {reports[-1]} (open it in a browser)")
     print(f"  BI tools: {settings.data_dir / 'reporting.duckdb'} (read-only; schemas marts, audit)")
     print("  the runs and the asset graph: make ui, then http://127.0.0.1:3000")
     print("  the models and their docs: .venv/bin/dbt docs generate && .venv/bin/dbt docs serve")

@@ -98,6 +98,10 @@ class Settings:
     def public_dir(self) -> Path:
         return self.data_dir / "public"
 
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)

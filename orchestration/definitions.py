@@ -9,6 +9,7 @@ from orchestration.assets.feedback import (
     load_landing_files,
     personal_data_masking,
     published_figure,
+    quarterly_report,
     reporting_copy,
     warehouse_compaction,
 )
@@ -27,6 +28,7 @@ defs = dg.Definitions(
         dbt_marts,
         warehouse_compaction,
         published_figure,
+        quarterly_report,
         reporting_copy,
     ],
     jobs=[daily_run, quarter_close],

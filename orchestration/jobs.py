@@ -7,7 +7,7 @@ lock from the first step to the last (see `RunDate`), and DuckDB has one writer 
 import dagster as dg
 
 from feedback.faults import crash_point
-from orchestration.assets.feedback import published_figure, reporting_copy
+from orchestration.assets.feedback import published_figure, quarterly_report, reporting_copy
 
 
 @dg.success_hook
@@ -25,7 +25,8 @@ daily_run = dg.define_asset_job(
 )
 
 # On the first of a quarter, after the daily run: publish (when the daily run has not), rebuild
-# the quarterly marts and the publications' audit, and give BI tools the new copy.
+# the quarterly marts and the publications' audit, write the report, and give BI tools the new
+# copy.
 quarter_close = dg.define_asset_job(
     "feedback_quarter_close",
     selection=dg.AssetSelection.assets(
@@ -33,6 +34,7 @@ quarter_close = dg.define_asset_job(
         ["marts", "quarterly_satisfaction"],
         ["marts", "quarterly_satisfaction_by_contact_type"],
         ["audit", "publications"],
+        quarterly_report.key,
         reporting_copy.key,
     ),
     executor_def=dg.in_process_executor,

@@ -21,7 +21,8 @@ final as (
         publications.published_grade,
         publications.published_on,
         coalesce(figures.response_count, 0) as current_response_count,
-        figures.average_grade as current_average_grade
+        figures.average_grade as current_average_grade,
+        figures.rounded_grade as current_rounded_grade
     from publications
     left join figures on publications.quarter = figures.quarter
 )

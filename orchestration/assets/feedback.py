@@ -20,6 +20,7 @@ from feedback.masking import compact_warehouse, mask_expired
 from feedback.outcomes import keep_decided
 from feedback.progress import date_by_date, log
 from feedback.publishing import publish_quarters
+from feedback.report import write_missing_reports
 from feedback.reporting import write_reporting
 from feedback.sending import SendSummary, send_due_invitations, settle_interrupted
 from feedback.transports import DryRunTransport
@@ -155,6 +156,20 @@ def published_figure(context: dg.AssetExecutionContext, run_date: RunDate):
         metadata["average_grade"] = publication.figure["average_grade"]
         metadata["response_count"] = publication.figure["response_count"]
     return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=["reports", "quarterly_report"],
+    deps=[PUBLICATION_KEY, *dbt_marts.keys],
+    group_name="publishing",
+)
+def quarterly_report(context: dg.AssetExecutionContext, run_date: RunDate):
+    """reports/klanttevredenheid-<quarter>.html for internal readers, made from the marts by
+    the run that publishes the quarter (or the next run, when the file is missing)."""
+    written = write_missing_reports(settings(), run_date.last())
+    if written:
+        log.info("wrote the report of %s", ", ".join(written))
+    return dg.MaterializeResult(metadata={"reports_written": ", ".join(written)})
 
 
 @dg.asset(

@@ -75,7 +75,15 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
         f" {outcomes['emailed_within_4_weeks_before']}" in out
     )
     assert f"  invited {outcomes['invited']:>41}" in out
-    for where in ("klanttevredenheid.html", "reporting.duckdb", "make ui", "dbt docs"):
+    reports = sorted(p.name for p in (tmp_path / "data" / "reports").glob("*.html"))
+    assert reports == [f"klanttevredenheid-{q}.html" for q, _, _, _ in quarters]
+    for where in (
+        "klanttevredenheid.html",
+        "klanttevredenheid-2026-Q1.html",
+        "reporting.duckdb",
+        "make ui",
+        "dbt docs",
+    ):
         assert where in out.split("== where to look next ==")[1]
 
     # A second call shows what is there instead of simulating over it.

@@ -124,6 +124,7 @@ def test_the_daily_job_holds_every_asset_and_the_quarter_job_the_publication():
         "marts/quarterly_satisfaction",
         "marts/quarterly_satisfaction_by_contact_type",
         "audit/publications",
+        "reports/quarterly_report",
         "reporting/bi_copy",
     }
 

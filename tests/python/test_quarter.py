@@ -27,7 +27,8 @@ Q4_RESPONSE = kcm("r-q4;inv-x;KCM-SQ-01;2025-12-31T23:30:00+01:00;1;")
 Q1_RESPONSES = kcm(
     f"r-k1;{invitation_id('e-k1')};KCM-SQ-01;2026-01-05 10:00:00;7;",
     f"r-k2;{invitation_id('e-k2')};KCM-CL-01;2026-03-31T21:30:00Z;8;23:30 zomertijd",
-    "r-new-year;inv-y;KCM-SQ-01;2026-01-01T00:30:00+01:00;7;net na middernacht",
+    "r-new-year;inv-y;KCM-SQ-01;2026-01-01T00:30:00+01:00;7;"
+    "net na middernacht <script>alert('x')</script> bel 06-12345678",
     "r-feb;inv-z;KCM-SQ-01;2026-02-15 12:00:00;7;",
     # 22:30 UTC on 31 March is 00:30 on 1 April in Amsterdam: 2026-Q2, not complete yet.
     "r-q2;inv-w;KCM-SQ-01;2026-03-31T22:30:00Z;2;",
@@ -46,6 +47,13 @@ def website_files(data) -> dict:
     return {
         name: ((public / name).read_bytes(), os.stat(public / name).st_mtime_ns)
         for name in ("klanttevredenheid.html", "klanttevredenheid.png")
+    }
+
+
+def reports(data) -> dict:
+    return {
+        path.name: (path.read_text(encoding="utf-8"), os.stat(path).st_mtime_ns)
+        for path in sorted((data.root / "reports").glob("*.html"))
     }
 
 
@@ -78,6 +86,7 @@ def runs(module_data):
     published_file = data.root / "public" / "klanttevredenheid.json"
     states["1 April mtime"] = os.stat(published_file).st_mtime_ns
     states["1 April website"] = website_files(data)
+    states["1 April reports"] = reports(data)
 
     data.land("kcm_responses", "kcm-2026-04-01.csv", LATE_SAME_FIGURE)
     _, output = data.run("2026-04-02")
@@ -95,6 +104,7 @@ def runs(module_data):
     states["3 April output"] = output
     states["3 April mtime"] = os.stat(published_file).st_mtime_ns
     states["3 April website"] = website_files(data)
+    states["3 April reports"] = reports(data)
     states["3 April Q1"] = data.query(
         "select response_count, average_grade, published_grade, published_on,"
         " current_response_count, current_average_grade"
@@ -222,6 +232,60 @@ def test_the_snippet_renders_in_a_browser(runs, browser, tmp_path):
     colours = {colour for _, colour in shot.getcolors(maxcolors=100_000)}
     assert (0xEE, 0xF3, 0xFA) in colours
     assert any(b > 150 and r < 60 for r, g, b in colours)
+
+
+def test_each_published_quarter_gets_a_report_made_once(runs):
+    assert list(runs["1 April reports"]) == [
+        "klanttevredenheid-2025-Q4.html",
+        "klanttevredenheid-2026-Q1.html",
+    ]
+    # Made by the run that published the quarter; later runs leave it as it was.
+    assert runs["3 April reports"] == runs["1 April reports"]
+    (first, _) = runs["1 April reports"]["klanttevredenheid-2025-Q4.html"]
+    assert "Er is geen eerder gepubliceerd kwartaal om mee te vergelijken." in first
+
+
+def test_the_report_shows_the_figure_its_uncertainty_and_its_charts(runs):
+    (report, _) = runs["1 April reports"]["klanttevredenheid-2026-Q1.html"]
+    document = html5lib.HTMLParser(namespaceHTMLElements=False).parse(report)
+
+    def text(id_: str) -> str:
+        return " ".join("".join(document.find(f".//*[@id='{id_}']").itertext()).split())
+
+    assert text("cijfer") == "7,3"
+    # Four grades 7, 8, 7, 7: mean 7.25, sd 0.5, margin t(3) 3.182 x 0.25 = 0.80.
+    interval = "95%-betrouwbaarheidsinterval: 6,45 tot 8,05"
+    assert text("interval") == f"{interval} (gemiddelde 7,25 over 4 cijfers; marge ± 0,80)."
+    assert text("verandering").startswith(
+        "Vorig kwartaal (2025-Q4): 1,00. Het verschil van 6,25 is groter dan toeval"
+    )
+    # Charts drawn from the marts and embedded: the page works offline as one file.
+    for chart in ("trend", "verdeling", "per-type"):
+        assert document.find(f".//*[@id='{chart}']/{{http://www.w3.org/2000/svg}}svg") is not None
+    for fetch in ("src=", "<link", "@import", "url(http", 'href="http'):
+        assert fetch not in report
+    # Comments are shown as text, with phone numbers, e-mail addresses and IBANs redacted.
+    comments = text("opmerkingen")
+    assert "<script>alert('x')</script>" in comments
+    assert "<script>alert" not in report
+    assert "06-12345678" not in report
+    assert "[telefoonnummer verwijderd]" in comments
+
+
+def test_the_report_opens_in_a_browser(runs, browser, tmp_path):
+    (report, _) = runs["1 April reports"]["klanttevredenheid-2026-Q1.html"]
+    page = tmp_path / "report.html"
+    page.write_text(report, encoding="utf-8")
+    dom = browser.dom(page)
+    assert 'id="cijfer">7,3</div>' in dom
+    assert dom.count("<svg") >= 3
+    assert "alert('x')" in dom and "<script>alert" not in dom
+    shot = Image.open(browser.screenshot(page, tmp_path / "report.png", (1000, 1400)))
+    colours = {colour for _, colour in shot.convert("RGB").getcolors(maxcolors=1_000_000)}
+    # The page's background, the figure's and the charts' blue, and much in between: drawn.
+    assert (0xF5, 0xF7, 0xFA) in colours
+    assert (0x0B, 0x5C, 0xAD) in colours
+    assert len(colours) > 200
 
 
 def test_every_publication_is_kept_with_its_date(runs):
