@@ -5,7 +5,8 @@ outcome for it (invited, or why not) is final. It is kept then, because three mo
 masking clears what the rules read (the contact's customer id and address, the customer id on
 older invitations) and they could no longer tell. `marts.contact_outcomes` shows what was kept.
 It is taken after each date's sending, so that over a range every date keeps what the run of
-that date alone would.
+that date alone would. The rules then leave a kept contact alone (they read only the contacts
+still open), so a day's work does not grow with the history.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ _KEEP_DECIDED = """
         blocking_sent_on, run_date, now()
     from intermediate.int_contacts__outcomes
     where is_decided
-        and contact_event_id not in (select contact_event_id from ledger.contact_outcomes)
 """
 
 

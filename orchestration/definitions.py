@@ -13,9 +13,10 @@ from orchestration.assets.feedback import (
     reporting_copy,
     warehouse_compaction,
 )
+from orchestration.dbt_runner import DbtInProcess
 from orchestration.jobs import daily_run, quarter_close
 from orchestration.project import dbt_project
-from orchestration.resources import DbtBuild, RunDate
+from orchestration.resources import RunDate
 from orchestration.schedules import daily_schedule, quarterly_schedule
 
 defs = dg.Definitions(
@@ -36,7 +37,10 @@ defs = dg.Definitions(
     # Assets materialised by hand in the UI too: one process, under the run's lock.
     executor=dg.in_process_executor,
     resources={
-        "dbt": DbtBuild(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir)),
+        "dbt": DbtInProcess(
+            project_dir=str(dbt_project.project_dir),
+            profiles_dir=str(dbt_project.profiles_dir),
+        ),
         "run_date": RunDate(),
     },
 )

@@ -1,14 +1,10 @@
 """Run configuration shared by every asset of a run."""
 
-import importlib.metadata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
-from functools import cached_property
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
-from packaging.version import Version
 
 from feedback.runlock import run_lock
 from feedback.settings import Settings, parse_run_date
@@ -59,17 +55,3 @@ def run_config_for(run_date: date, dry_run: bool = False, until: date | None = N
     if dry_run:
         config["dry_run"] = True
     return {"resources": {"run_date": {"config": config}}}
-
-
-class DbtBuild(DbtCliResource):
-    """dbt as a process of its own, without the two things dagster-dbt does in this process
-    before each dbt command: asking `dbt --version` (a process start of its own) and opening a
-    handle on the warehouse through dbt's adapter, only to fetch row counts and column metadata
-    these assets do not ask for. Each costs about 3 seconds a command."""
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - dagster-dbt's signature
-        return None

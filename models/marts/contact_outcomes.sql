@@ -1,9 +1,14 @@
 -- Why did this customer get no e-mail? One row per contact with the rule that decided it.
 -- A contact decided for good (past the catch-up bound) shows the outcome kept that day: once
--- masking has cleared what the rules read, they could no longer tell.
+-- masking has cleared what the rules read, they could no longer tell. The rules evaluate only
+-- the contacts still open.
 with
 
-live_outcomes as (
+contacts as (
+    select * from {{ ref('stg_contacts__events') }}
+),
+
+open_outcomes as (
     select * from {{ ref('int_contacts__outcomes') }}
 ),
 
@@ -13,32 +18,33 @@ kept_outcomes as (
 
 outcomes as (
     select
-        live_outcomes.contact_event_id,
-        live_outcomes.customer_id,
-        live_outcomes.contact_type,
-        live_outcomes.occurred_at,
-        live_outcomes.contact_date,
-        coalesce(kept_outcomes.outcome, live_outcomes.outcome) as outcome,
-        case
-            when kept_outcomes.contact_event_id is null then live_outcomes.invitation_id
-            else kept_outcomes.invitation_id
-        end as invitation_id,
-        case
-            when kept_outcomes.contact_event_id is null then live_outcomes.invitation_sent_on
-            else kept_outcomes.invitation_sent_on
-        end as invitation_sent_on,
-        case
-            when kept_outcomes.contact_event_id is null then live_outcomes.blocking_invitation_id
-            else kept_outcomes.blocking_invitation_id
-        end as blocking_invitation_id,
-        case
-            when kept_outcomes.contact_event_id is null then live_outcomes.blocking_sent_on
-            else kept_outcomes.blocking_sent_on
-        end as blocking_sent_on,
-        coalesce(kept_outcomes.decided_on, live_outcomes.run_date) as run_date
-    from live_outcomes
-    left join kept_outcomes
-        on live_outcomes.contact_event_id = kept_outcomes.contact_event_id
+        contact_event_id,
+        customer_id,
+        contact_type,
+        occurred_at,
+        contact_date,
+        outcome,
+        invitation_id,
+        invitation_sent_on,
+        blocking_invitation_id,
+        blocking_sent_on,
+        run_date
+    from open_outcomes
+    union all
+    select
+        kept_outcomes.contact_event_id,
+        contacts.customer_id,
+        contacts.contact_type,
+        contacts.occurred_at,
+        contacts.contact_date,
+        kept_outcomes.outcome,
+        kept_outcomes.invitation_id,
+        kept_outcomes.invitation_sent_on,
+        kept_outcomes.blocking_invitation_id,
+        kept_outcomes.blocking_sent_on,
+        kept_outcomes.decided_on as run_date
+    from kept_outcomes
+    inner join contacts on kept_outcomes.contact_event_id = contacts.event_id
 ),
 
 final as (

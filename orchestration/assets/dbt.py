@@ -11,9 +11,10 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from feedback.progress import log
+from orchestration.dbt_runner import DbtInProcess
 from orchestration.project import dbt_project
 from orchestration.resources import RunDate, settings
 
@@ -22,6 +23,9 @@ PUBLICATION_KEY = dg.AssetKey(["public", "klanttevredenheid"])
 # Built after sending, masking and publishing: they show today's invitations, no expired
 # personal data, and the publication this run recorded.
 AFTER_THE_RUN_FOLDERS = {"marts", "audit"}
+# Runs build the models and the data tests of what leaves the warehouse; the tests of how the
+# staging, rules and audit views are written run in `make test` (see dbt_project.yml).
+PRODUCTION_EXCLUDES = "tag:development_only"
 
 
 class FeedbackTranslator(DagsterDbtTranslator):
@@ -43,29 +47,26 @@ class FeedbackTranslator(DagsterDbtTranslator):
 translator = FeedbackTranslator()
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: date):
+def _build(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: date):
     data_dir = settings().data_dir
-    # dbt runs in the project folder: give it the data folder resolved from this process's
-    # working directory, so a relative FEEDBACK_DATA_DIR means the same folder to both.
+    # The profile names the warehouse by the data folder: the absolute one this process means.
     os.environ["FEEDBACK_DATA_DIR"] = str(data_dir)
     # The run date goes in the environment, not in --vars: a var that changes every day makes
     # dbt parse the whole project again, an environment variable only the models that read it.
-    # dbt's state (its partial parse, manifest and log) stays with the data folder, whose lock
-    # keeps one run at a time on it.
+    # dbt's state (its partial parse, compiled SQL and log) stays with the data folder, whose
+    # lock keeps one run at a time on it.
     with _environment(FEEDBACK_RUN_DATE=run_date.isoformat()):
-        # Models and the data tests that guard them; the rules' unit tests run in `make test`.
-        invocation = dbt.cli(
-            ["build", "--exclude-resource-type", "unit_test"],
-            context=context,
-            target_path=data_dir / "dbt",
+        # Models and the data tests that guard what leaves the warehouse; unit tests run in
+        # `make test`.
+        yield from dbt.build(
+            context, ["--exclude-resource-type", "unit_test"], target_path=data_dir / "dbt"
         )
-    yield from invocation.stream()
 
 
 @contextmanager
 def _environment(**values: str) -> Iterator[None]:
-    """Environment variables set for what starts inside the block (the dbt process), and
-    restored after it: the run date must not outlive its run in a long-lived process."""
+    """Environment variables set for the block (dbt's build), and restored after it: the run
+    date must not outlive its run in a long-lived process."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -82,10 +83,11 @@ def _environment(**values: str) -> Iterator[None]:
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     select="path:seeds path:models/staging path:models/intermediate",
+    exclude=PRODUCTION_EXCLUDES,
     dagster_dbt_translator=translator,
     name="dbt_rules",
 )
-def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
+def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: RunDate):
     """Seeds, staging and the rules: who is due on D, what has expired. Over a range they are
     built for its last date, as the marts read them; the sender and the masking step ask the
     rules' views for each date in turn."""
@@ -97,10 +99,11 @@ def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: 
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     select="path:models/marts path:models/audit",
+    exclude=PRODUCTION_EXCLUDES,
     dagster_dbt_translator=translator,
     name="dbt_marts",
 )
-def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_date: RunDate):
+def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: RunDate):
     """The marts BI tools read and the audit views, from sent and masked data, as of the
     (last) run date."""
     log.info("dbt: building the marts and audit views for %s", run_date.last())

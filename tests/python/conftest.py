@@ -128,6 +128,15 @@ class DataFolder:
         path = self.root / "public" / "klanttevredenheid.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
+    def files(self, *folders: str) -> list[str]:
+        """Every file under these folders, as a path relative to the data folder, sorted."""
+        return sorted(
+            str(path.relative_to(self.root))
+            for folder in folders
+            for path in (self.root / folder).rglob("*")
+            if path.is_file()
+        )
+
     def outbox(self) -> list[str]:
         folder = self.root / "outbox"
         return sorted(p.stem for p in folder.glob("*.eml")) if folder.exists() else []

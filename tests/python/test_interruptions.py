@@ -135,12 +135,7 @@ def state(data: DataFolder) -> dict:
             " where table_schema in ('marts', 'audit') and table_name != 'personal_data_maskings'"
         )
     ]
-    files = sorted(
-        str(path.relative_to(data.root))
-        for folder in ("landing", "archive", "quarantine", "outbox", "public")
-        for path in (data.root / folder).rglob("*")
-        if path.is_file()
-    )
+    files = data.files("landing", "archive", "quarantine", "outbox", "public")
     leftovers = sorted(
         path.name
         for path in data.root.iterdir()

@@ -3,7 +3,8 @@ contact histories and random sequences of run dates (hypothesis).
 
 The warehouse is built once by a real run (dbt's views of the rules); each example then replaces
 the contacts, opt-outs and ledger and lets the real sender go through its run dates, each
-evaluated by the same views a range run uses. The model, from the contract: on run date D a
+evaluated by the same views a range run uses, keeping the outcomes decided after each date as a
+run does. The model, from the contract: on run date D a
 customer gets at most one invitation, for their most recent eligible contact; a contact on date C
 is eligible when its type is surveyed, D - 14 <= C <= D - 1, the customer got no invitation sent
 on any date >= C - 27, and the customer has a valid address on that contact and has not opted out.
@@ -21,6 +22,7 @@ from conftest import DataFolder
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from feedback.outcomes import keep_decided
 from feedback.sending import send_due_invitations
 from feedback.settings import Settings
 
@@ -115,7 +117,13 @@ def invitations_sent(
 ) -> dict[str, date]:
     conn = duckdb.connect(str(data.root / "warehouse.duckdb"))
     try:
-        for table in ("raw.contact_events", "raw.opt_outs", "raw.ingestions", "ledger.invitations"):
+        for table in (
+            "raw.contact_events",
+            "raw.opt_outs",
+            "raw.ingestions",
+            "ledger.invitations",
+            "ledger.contact_outcomes",
+        ):
             conn.execute(f"delete from {table}")
         conn.execute(
             "insert into raw.ingestions values"
@@ -151,8 +159,11 @@ def invitations_sent(
     for message in (data.root / "outbox").glob("*.eml"):
         message.unlink()
     settings_ = Settings.from_env({"FEEDBACK_DATA_DIR": str(data.root)})
+    # As the sending step of a run does each date: send, then keep the outcomes decided (which
+    # the rules then no longer evaluate).
     for run_date in run_dates:
         send_due_invitations(settings_, run_date)
+        keep_decided(settings_, run_date)
     return {
         event_id: sent_on
         for event_id, sent_on in data.query(

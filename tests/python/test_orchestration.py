@@ -4,8 +4,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import dagster as dg
+import duckdb
 import pytest
-from conftest import KCM_HEADER
+from conftest import CONTACT_HEADER, KCM_HEADER
 from dagster._utils.schedules import cron_string_iterator
 
 from feedback.settings import BUSINESS_TIME_ZONE
@@ -157,3 +158,25 @@ def test_the_quarter_job_executes_in_process_and_publishes(data, monkeypatch):
         "select quarter, published_grade, published_on, current_response_count"
         " from marts.quarterly_satisfaction"
     ) == [("2026-Q1", Decimal("7.5"), date(2026, 4, 1), 2)]
+
+
+def test_a_failing_dbt_build_fails_the_run_before_anything_is_sent(data):
+    # A contact of 2 March, loaded on 2 March: the run of 3 March invites.
+    data.land(
+        "contact_events",
+        "contacts-2026-03-02.csv",
+        CONTACT_HEADER + "e-1,k-1,new_policy,2026-03-02 10:00:00,klant@example.nl,,,web\n",
+    )
+    data.run("2026-03-02")
+    # The raw contacts lose a column: the staging models cannot be built any more.
+    conn = duckdb.connect(str(data.root / "warehouse.duckdb"))
+    conn.execute("alter table raw.contact_events drop column channel")
+    conn.close()
+
+    code, output = data.run("2026-03-03", expect_success=False)
+    assert code == 1
+    assert "feedback run failed: step dbt_rules:" in output
+    assert "dbt build failed: model base_contacts__events: error" in output
+    assert "dbt.log" in output and "klant@example.nl" not in output
+    assert data.outbox() == []
+    assert data.query("select count(*) from ledger.invitations") == [(0,)]

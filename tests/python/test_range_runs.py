@@ -42,12 +42,7 @@ def state(data: DataFolder) -> dict:
             "select run_date, record_kind, masking_cutoff, records_masked"
             " from privacy.masking_log order by all"
         ),
-        "files": sorted(
-            str(path.relative_to(data.root))
-            for folder in ("landing", "archive", "quarantine", "outbox", "public")
-            for path in (data.root / folder).rglob("*")
-            if path.is_file()
-        ),
+        "files": data.files("landing", "archive", "quarantine", "outbox", "public"),
         "published": data.published(),
     }
 

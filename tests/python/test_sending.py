@@ -213,8 +213,8 @@ def test_unreachable_server_fails_the_run_and_a_later_run_sends(data):
             "outcomes_decided": 0,
         }
         check = dg.AssetCheckKey(
-            dg.AssetKey(["staging", "stg_ledger__invitations"]),
-            "unique_stg_ledger__invitations_invitation_id",
+            dg.AssetKey(["intermediate", "int_invitations__due"]),
+            "assert_due_invitations_one_per_customer",
         )
         history = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)
         assert [record.status.value for record in history] == ["SUCCEEDED", "SUCCEEDED"]

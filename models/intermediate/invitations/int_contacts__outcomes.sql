@@ -1,9 +1,16 @@
 -- The invitation rules for run date D, in one place: per contact whether it is invited (or due
--- to be) and, when not, why not. Reads the ledger for what was actually sent before.
+-- to be) and, when not, why not. Reads the ledger for what was actually sent before. A contact
+-- whose outcome was kept once decided (ledger.contact_outcomes) is not evaluated again: a day's
+-- work covers the contacts still open, not the whole history.
 with
+
+kept_outcomes as (
+    select * from {{ ref('stg_ledger__contact_outcomes') }}
+),
 
 contacts as (
     select * from {{ ref('stg_contacts__events') }}
+    where event_id not in (select kept_outcomes.contact_event_id from kept_outcomes)
 ),
 
 questionnaires as (
