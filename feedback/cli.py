@@ -125,8 +125,9 @@ def execute_run(
 @contextlib.contextmanager
 def _output_to(path: Path):
     """Send this process's stdout and stderr to `path` for the duration: the Python streams
-    (when they were replaced, as under a test) and the file descriptors behind them (dbt's
-    subprocess writes there). Yields the stdout that was, for the run's progress lines."""
+    (when they were replaced, as under a test) and the file descriptors behind them (what
+    writes there directly rather than through Python's streams). Yields the stdout that was,
+    for the run's progress lines."""
     terminal = sys.stdout
     sys.stdout.flush()
     sys.stderr.flush()

@@ -172,7 +172,8 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def connect(path: Path, run_date: date | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection: dbt, in a subprocess, needs the file's lock between steps.
+    """A short-lived connection: dbt opens the file its own way between steps, and the
+    compaction and the BI copy need it closed.
 
     With `run_date`, the rules' views (`int_invitations__due`, `int_personal_data__expired`)
     answer for that date in this connection (see the `run_date` macro), whatever date dbt built
