@@ -90,6 +90,7 @@ def execute_run(
 
     from orchestration.definitions import defs
     from orchestration.instance import dagster_instance
+    from orchestration.partitions import partition_of
     from orchestration.resources import run_config_for
 
     label = dates_label(run_date, until)
@@ -101,6 +102,8 @@ def execute_run(
     with instance, output as terminal, progress.shown_on(terminal):
         result = job.execute_in_process(
             run_config=run_config_for(run_date, dry_run, until),
+            # The UI lists the run under its date's partition (a range has none).
+            partition_key=partition_of(run_date, until),
             instance=instance,
             raise_on_error=False,
             tags={"feedback/started_by": "feedback run", "feedback/run_date": label},

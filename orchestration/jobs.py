@@ -1,4 +1,5 @@
-"""What a run materialises. `feedback run` executes the daily job in process.
+"""What a run materialises. `feedback run` executes the daily job in process. Both jobs are
+partitioned by run date (see `orchestration.partitions`).
 
 Both jobs run their steps in one process, one after the other: the run holds the data folder's
 lock from the first step to the last (see `RunDate`), and DuckDB has one writer anyway.
@@ -8,6 +9,7 @@ import dagster as dg
 
 from feedback.faults import crash_point
 from orchestration.assets.feedback import published_figure, quarterly_report, reporting_copy
+from orchestration.partitions import per_run_date
 
 
 @dg.success_hook
@@ -20,6 +22,7 @@ def crash_point_after_step(context: dg.HookContext) -> None:
 daily_run = dg.define_asset_job(
     "feedback_daily_run",
     selection=dg.AssetSelection.all(),
+    config=per_run_date,
     executor_def=dg.in_process_executor,
     hooks={crash_point_after_step},
 )
@@ -37,5 +40,6 @@ quarter_close = dg.define_asset_job(
         quarterly_report.key,
         reporting_copy.key,
     ),
+    config=per_run_date,
     executor_def=dg.in_process_executor,
 )

@@ -4,12 +4,12 @@ import dagster as dg
 
 from feedback.settings import BUSINESS_TIME_ZONE
 from orchestration.jobs import daily_run, quarter_close
-from orchestration.resources import run_config_for
 
 
 def _run_for_scheduled_date(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The run of that morning's date: its partition (and so its run configuration)."""
     run_date = context.scheduled_execution_time.astimezone(BUSINESS_TIME_ZONE).date()
-    return dg.RunRequest(run_key=run_date.isoformat(), run_config=run_config_for(run_date))
+    return dg.RunRequest(run_key=run_date.isoformat(), partition_key=run_date.isoformat())
 
 
 daily_schedule = dg.ScheduleDefinition(

@@ -1,6 +1,6 @@
 """The Dagster definitions: one asset graph, its jobs and schedules, executed in process."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -9,8 +9,9 @@ import pytest
 from conftest import CONTACT_HEADER, KCM_HEADER
 from dagster._utils.schedules import cron_string_iterator
 
-from feedback.settings import BUSINESS_TIME_ZONE
+from feedback.settings import BUSINESS_TIME_ZONE, today_in_amsterdam
 from orchestration.definitions import defs
+from orchestration.partitions import FIRST_PARTITION, partition_of, per_run_date, run_dates
 from orchestration.resources import run_config_for
 
 
@@ -102,11 +103,34 @@ def test_schedules_fire_in_amsterdam_time_for_that_days_date(schedule, after, fi
     expected = [datetime.fromisoformat(t) for t in fire_times]
     assert [next(ticks) for _ in expected] == expected
     for fire_time in expected:
-        with dg.build_schedule_context(scheduled_execution_time=fire_time) as context:
+        with dg.build_schedule_context(
+            scheduled_execution_time=fire_time, repository_def=defs.get_repository_def()
+        ) as context:
             (request,) = definition.evaluate_tick(context).run_requests
         run_date = fire_time.astimezone(BUSINESS_TIME_ZONE).date().isoformat()
-        assert request.run_key == run_date
+        assert (request.run_key, request.partition_key) == (run_date, run_date)
         assert request.run_config == {"resources": {"run_date": {"config": {"as_of": run_date}}}}
+
+
+def test_run_dates_are_the_jobs_daily_partitions():
+    for job in ("feedback_daily_run", "feedback_quarter_close"):
+        partitions = defs.resolve_job_def(job).partitions_def
+        assert partitions == run_dates
+    today = today_in_amsterdam()
+    keys = run_dates.get_partition_keys()
+    # From the first date the UI offers to today: the 06:00 run of today has its partition.
+    assert (keys[0], keys[-1]) == (FIRST_PARTITION, today.isoformat())
+    assert len(keys) == (today - date.fromisoformat(FIRST_PARTITION)).days + 1
+    assert per_run_date.get_run_config_for_partition_key("2026-03-29") == run_config_for(
+        date(2026, 3, 29)
+    )
+    # `feedback run` lists a single date under its partition; a range, a date not listed yet
+    # (as the tests and the benchmark simulate) or one before the first are runs without one.
+    assert partition_of(date(2026, 3, 29)) == "2026-03-29"
+    assert partition_of(date(2026, 3, 29), until=date(2026, 3, 29)) == "2026-03-29"
+    assert partition_of(date(2026, 3, 1), until=date(2026, 3, 29)) is None
+    assert partition_of(today + timedelta(days=1)) is None
+    assert partition_of(date(2023, 12, 31)) is None
 
 
 def test_the_daily_job_holds_every_asset_and_the_quarter_job_the_publication():

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import dagster as dg
 import pytest
 from conftest import DataFolder
 
 from feedback import cli
 from feedback.synthetic import Population, SyntheticData
+from orchestration.instance import dagster_instance
 
 FIRST, LAST = date(2026, 3, 24), date(2026, 4, 8)
 POPULATION = Population(customers=1500, first_day=date(2025, 12, 1), last_day=LAST)
@@ -97,6 +99,22 @@ def test_a_range_run_says_what_it_did(as_a_range):
     output = as_a_range[1]
     assert f"feedback run for {FIRST} to {LAST}: completed" in output
     assert "published: 2026-Q1 average" in output
+
+
+def test_the_ui_lists_each_dates_run_under_its_partition_and_a_range_under_none(
+    day_by_day, as_a_range
+):
+    def partitions(data: DataFolder) -> list[str]:
+        with dagster_instance(data.root) as instance:
+            return sorted(
+                run.tags.get("dagster/partition", "none")
+                for run in instance.get_runs()
+                if run.status == dg.DagsterRunStatus.SUCCESS
+            )
+
+    days = (LAST - FIRST).days + 1
+    assert partitions(day_by_day) == [(FIRST + timedelta(days=n)).isoformat() for n in range(days)]
+    assert partitions(as_a_range[0]) == ["none"]
 
 
 def test_a_range_must_be_a_range(data, capsys, monkeypatch):

@@ -191,6 +191,8 @@ def test_unreachable_server_fails_the_run_and_a_later_run_sends(data):
             dg.DagsterRunStatus.FAILURE,
         )
         assert succeeded.tags["feedback/run_date"] == "2026-03-02"
+        # The UI lists both under the partition of their date.
+        assert {run.tags["dagster/partition"] for run in (succeeded, failed)} == {"2026-03-02"}
         failures = [
             event.dagster_event.step_failure_data.error.to_string()
             for event in instance.all_logs(failed.run_id)
