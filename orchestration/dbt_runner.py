@@ -45,11 +45,14 @@ class DbtInProcess(dg.ConfigurableResource):
         params = get_updated_cli_invocation_params_for_context(context, {}, DagsterDbtTranslator())
         project = params.dbt_project
         project_dir = str(project.project_dir) if project else self.project_dir
+        # No manifest.json and run_results.json in the data folder: Dagster records the results,
+        # and writing the artifacts costs each build a good part of a second.
         common = [
             "--project-dir", project_dir,
             "--profiles-dir", self.profiles_dir,
             "--target-path", str(target_path),
             "--log-path", str(target_path),
+            "--no-write-json",
         ]  # fmt: skip
         results: list[dict] = []
 

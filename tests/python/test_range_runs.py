@@ -3,10 +3,10 @@ in order does: the same invitations with the same `sent_on`, the same masking, p
 marts (the contract).
 
 Two data folders get the same synthetic deliveries (`feedback.synthetic`: about 1,500 customers,
-every delivery from December to the end of the range present at the start, so both load them all
-on D1). One runs the range in one run; the other runs each date. The range crosses the close of
-2026-Q1 (a publication), masks records crossing the 3-month line every day, and sees contacts
-arrive every day, some blocked by the 28-day rule.
+every delivery from October to the end of the range present at the start, so both load them all
+on D1). One runs the 60 dates of the range in one run; the other runs each date. The range crosses
+the close of 2026-Q1 (a publication), masks records crossing the 3-month line every day, and sees
+contacts arrive every day, some blocked by the 28-day rule.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from feedback import cli
 from feedback.synthetic import Population, SyntheticData
 from orchestration.instance import dagster_instance
 
-FIRST, LAST = date(2026, 3, 24), date(2026, 4, 8)
-POPULATION = Population(customers=1500, first_day=date(2025, 12, 1), last_day=LAST)
+# 60 days, to the week after the close of 2026-Q1.
+FIRST, LAST = date(2026, 2, 8), date(2026, 4, 8)
+# From October: records cross the 3-month line on every date of the range.
+POPULATION = Population(customers=1500, first_day=date(2025, 10, 1), last_day=LAST)
 
 
 def _land(data: DataFolder) -> None:
