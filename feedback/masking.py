@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
-
 from feedback.faults import crash_point
 from feedback.settings import Settings
-from feedback.warehouse import connect, path_literal
+from feedback.warehouse import connect, open_duckdb, path_literal
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +180,8 @@ def compact_warehouse(settings: Settings) -> bool:
         ).fetchone()[0]
     if not due:
         return False
-    conn = duckdb.connect()
+    # In memory: it spills where the warehouse's own connections do.
+    conn = open_duckdb(temp_directory=f"{path}.tmp")
     try:
         conn.execute("set enable_progress_bar = false")
         conn.execute(f"attach {path_literal(path)} as warehouse")

@@ -16,10 +16,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from feedback.settings import Settings
-from feedback.warehouse import path_literal
+from feedback.warehouse import open_duckdb, path_literal
 
 REPORTED_SCHEMAS = ("marts", "audit")
 REPORTING_FILE = "reporting.duckdb"
@@ -38,7 +36,7 @@ def write_reporting(settings: Settings) -> dict[str, int]:
     parquet_dir.mkdir(parents=True)
 
     rows: dict[str, int] = {}
-    conn = duckdb.connect(str(partial))
+    conn = open_duckdb(partial)
     try:
         conn.execute(f"attach {path_literal(settings.warehouse_path)} as warehouse (read_only)")
         tables = conn.execute(

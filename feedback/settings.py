@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
@@ -10,6 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 BUSINESS_TIME_ZONE = ZoneInfo("Europe/Amsterdam")
+
+# DuckDB's memory per connection; past it, joins, sorts and windows spill to a folder beside the
+# warehouse. DuckDB's own default, 80% of the machine, would let a run over years of history take
+# most of a shared machine. `profiles.yml` gives dbt the same limit.
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 def today_in_amsterdam() -> date:
@@ -24,6 +30,15 @@ def parse_run_date(text: str | None) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"run date {text!r} is not a date like 2026-04-01") from None
+
+
+def memory_limit(env: dict[str, str] | None = None) -> str:
+    """`FEEDBACK_MEMORY_LIMIT`, as DuckDB spells a size (`2GB`, `512MB`, `4GiB`)."""
+    value = (os.environ if env is None else env).get("FEEDBACK_MEMORY_LIMIT") or ""
+    value = value.strip() or DEFAULT_MEMORY_LIMIT
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)? ?[KMGT]i?B", value, re.IGNORECASE):
+        raise ValueError(f"FEEDBACK_MEMORY_LIMIT={value!r} is not a size like 2GB or 512MB")
+    return value
 
 
 def _flag(value: str | None) -> bool:
@@ -143,6 +158,7 @@ class Settings:
             raise ValueError(
                 f"FEEDBACK_UNSUBSCRIBE_URL={messages.unsubscribe_url!r} is not an http(s) URL"
             )
+        memory_limit(env)  # checked before a run starts, used where DuckDB opens
         return cls(
             data_dir=Path(env.get("FEEDBACK_DATA_DIR") or "data").resolve(),
             messages=messages,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from feedback.settings import memory_limit
+
 # Bookkeeping columns on every raw row.
 _ROW_META = """
     _ingestion_id integer not null,
@@ -161,6 +163,12 @@ alter table ledger.invitations add column if not exists last_attempt_at timestam
 """
 
 
+def open_duckdb(database: Path | str = ":memory:", **config: str) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection within the memory limit; past it, DuckDB spills to `<database>.tmp`
+    (or the `temp_directory` given)."""
+    return duckdb.connect(str(database), config={"memory_limit": memory_limit(), **config})
+
+
 def path_literal(path: Path) -> str:
     """A file path as a SQL string literal, for ATTACH and COPY."""
     return "'" + str(path).replace("'", "''") + "'"
@@ -179,7 +187,7 @@ def connect(path: Path, run_date: date | None = None) -> Iterator[duckdb.DuckDBP
     answer for that date in this connection (see the `run_date` macro), whatever date dbt built
     them for: a range run applies them to each of its dates in turn."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path))
+    conn = open_duckdb(path)
     try:
         ensure_schema(conn)
         if run_date is not None:

@@ -11,6 +11,7 @@ import pytest
 from conftest import CONTACT_HEADER
 
 from feedback import cli
+from feedback.warehouse import connect
 from orchestration.definitions import defs
 from orchestration.instance import dagster_instance
 from orchestration.resources import run_config_for
@@ -33,6 +34,11 @@ from orchestration.resources import run_config_for
             ["run", "--as-of", "2026-04-01"],
             {"FEEDBACK_SMTP_HOST": "127.0.0.1", "FEEDBACK_SMTP_PORT": "smtp"},
             "feedback run failed: FEEDBACK_SMTP_PORT='smtp' is not a port number",
+        ),
+        (
+            ["run", "--as-of", "2026-04-01"],
+            {"FEEDBACK_MEMORY_LIMIT": "lots"},
+            "feedback run failed: FEEDBACK_MEMORY_LIMIT='lots' is not a size like 2GB or 512MB",
         ),
     ],
 )
@@ -135,3 +141,43 @@ def test_feedback_ui_replaces_itself_with_dagster_dev(tmp_path, monkeypatch):
     assert argv == [executable, "dev", "--host", "127.0.0.1", "--port", "3123"]
     assert env["DAGSTER_HOME"] == str(tmp_path / "data" / "dagster")
     assert (Path.cwd() / "dagster.yaml").exists()
+
+
+@pytest.mark.parametrize(("limit", "shown"), [(None, "1.8 GiB"), ("1GiB", "1.0 GiB")])
+def test_duckdb_keeps_to_the_memory_limit_in_dbt_and_in_python(tmp_path, monkeypatch, limit, shown):
+    """DuckDB's own default is 80% of the machine; a run's connections, dbt's included, keep to
+    FEEDBACK_MEMORY_LIMIT (2GB = 1.8 GiB by default) and spill beyond it."""
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.dbt_runner import _close_warehouse
+    from orchestration.project import REPO_ROOT
+
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
+    if limit:
+        monkeypatch.setenv("FEEDBACK_MEMORY_LIMIT", limit)
+    else:
+        monkeypatch.delenv("FEEDBACK_MEMORY_LIMIT", raising=False)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect(warehouse) as conn:
+        assert conn.execute(
+            "select current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchone() == (shown, f"{warehouse}.tmp")
+    shown_by_dbt = dbtRunner().invoke(
+        [
+            "show",
+            "--quiet",
+            "--inline",
+            "select current_setting('memory_limit') as m",
+            "--project-dir",
+            str(REPO_ROOT),
+            "--profiles-dir",
+            str(REPO_ROOT),
+            "--target-path",
+            str(tmp_path / "dbt"),
+            "--log-path",
+            str(tmp_path / "dbt"),
+        ]  # fmt: skip
+    )
+    _close_warehouse()
+    assert shown_by_dbt.success, shown_by_dbt.exception
+    assert shown_by_dbt.result.results[0].agate_table.rows[0]["m"] == shown
