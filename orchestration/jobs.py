@@ -1,8 +1,8 @@
-"""What a run materialises. `feedback run` executes the daily job in process. Both jobs are
-partitioned by run date (see `orchestration.partitions`).
+"""What a run materialises. `feedback run` executes the daily job in process.
 
-Both jobs run their steps in one process, one after the other: the run holds the data folder's
-lock from the first step to the last (see `RunDate`), and DuckDB has one writer anyway.
+Both jobs are partitioned by run date (see `orchestration.partitions`) and run their steps in one
+process, one after the other: the run holds the data folder's lock from the first step to the
+last (see `RunDate`), and DuckDB has one writer anyway.
 """
 
 import dagster as dg
