@@ -176,7 +176,7 @@ def test_duckdb_keeps_to_the_memory_limit_in_dbt_and_in_python(tmp_path, monkeyp
             str(tmp_path / "dbt"),
             "--log-path",
             str(tmp_path / "dbt"),
-        ]  # fmt: skip
+        ]
     )
     _close_warehouse()
     assert shown_by_dbt.success, shown_by_dbt.exception
