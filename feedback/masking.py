@@ -1,9 +1,10 @@
 """Mask personal data older than the retention period, everywhere it is kept.
 
 dbt decides what has expired (`intermediate.int_personal_data__expired`, one rule for the cutoff);
-this module applies that list: customer id, e-mail and name become NULL in the raw tables and the
-ledger, comments are redacted, unreadable lines are emptied, and the files that held such data
-(archived and quarantined deliveries, outbox messages) are deleted. The marts are rebuilt from
+this module applies that list: customer id, e-mail and name become NULL in the raw tables, in
+the staging tables dbt keeps from them and in the ledger, comments are redacted, unreadable lines
+are emptied, and the files that held such data (archived and quarantined deliveries, outbox
+messages) are deleted. The marts are rebuilt from
 the masked tables afterwards. Grades are never touched; opt-outs are kept. After the marts, the
 warehouse file is rewritten whole, so that no free block of it keeps a masked value.
 """
@@ -24,8 +25,12 @@ log = logging.getLogger(__name__)
 
 EXPIRED = "intermediate.int_personal_data__expired"
 
+# Per record kind, the tables that hold it: the raw tables and the ledger, and the staging
+# tables dbt keeps up to date from the raw ones (a day's build adds to them; it does not rebuild
+# them from the masked raw rows).
 _UPDATES = {
-    "contact_event": """
+    "contact_event": (
+        """
         update raw.contact_events as target
         set customer_id = null, email = null, customer_name = null, _extra_columns = null,
             _masked_on = $run_date
@@ -33,8 +38,18 @@ _UPDATES = {
         where expired.record_kind = 'contact_event'
             and target._ingestion_id = expired.ingestion_id
             and target._line_number = expired.line_number
-    """,
-    "kcm_response": """
+        """,
+        """
+        update staging.stg_contacts__events as target
+        set customer_id = null, email = null, customer_name = null
+        from expired
+        where expired.record_kind = 'contact_event'
+            and target.ingestion_id = expired.ingestion_id
+            and target.line_number = expired.line_number
+        """,
+    ),
+    "kcm_response": (
+        """
         update raw.kcm_responses as target
         set comment = expired.redacted_comment,
             _extra_columns = expired.redacted_extra_answers,
@@ -43,22 +58,35 @@ _UPDATES = {
         where expired.record_kind = 'kcm_response'
             and target._ingestion_id = expired.ingestion_id
             and target._line_number = expired.line_number
-    """,
-    "unreadable_row": """
+        """,
+        """
+        update staging.stg_kcm__responses as target
+        set comment = expired.redacted_comment, extra_answers = expired.redacted_extra_answers
+        from expired
+        where expired.record_kind = 'kcm_response'
+            and target.ingestion_id = expired.ingestion_id
+            and target.line_number = expired.line_number
+        """,
+    ),
+    "unreadable_row": (
+        """
         update raw.unreadable_rows as target
         set row_text = null, _masked_on = $run_date
         from expired
         where expired.record_kind = 'unreadable_row'
             and target._ingestion_id = expired.ingestion_id
             and target._line_number = expired.line_number
-    """,
-    "invitation": """
+        """,
+    ),
+    "invitation": (
+        """
         update ledger.invitations as target
         set customer_id = null, email = null, customer_name = null, masked_on = $run_date
         from expired
         where expired.record_kind = 'invitation'
             and target.invitation_id = expired.invitation_id
-    """,
+        """,
+    ),
 }
 
 # Stored deliveries to delete: a quarantined file past the cutoff, or a loaded one any of whose
@@ -110,8 +138,10 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
         )
         records = {kind: counts.get(kind, 0) for kind in (*_UPDATES, "quarantined_file")}
         conn.begin()
-        for statement in _UPDATES.values():
-            conn.execute(statement, {"run_date": run_date})
+        for statements in _UPDATES.values():
+            for statement in statements:
+                parameters = {"run_date": run_date} if "$run_date" in statement else {}
+                conn.execute(statement, parameters)
         _log(conn, run_date, masked_at, cutoff, records)
         conn.commit()
 

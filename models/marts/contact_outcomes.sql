@@ -2,10 +2,29 @@
 -- A contact decided for good (past the catch-up bound) shows the outcome kept that day: once
 -- masking has cleared what the rules read, they could no longer tell. The rules evaluate only
 -- the contacts still open.
+--
+-- Kept up to date rather than rebuilt: a build replaces the rows that can have changed since
+-- the last one (its run date, L): the open contacts, those kept since L, and those delivered
+-- again or masked since L. A full refresh builds every row the same way.
+{{ config(
+    materialized='incremental',
+    unique_key='contact_event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with
 
 contacts as (
     select * from {{ ref('stg_contacts__events') }}
+),
+
+contact_rows as (
+    select * from {{ ref('base_contacts__events') }}
+),
+
+ingestions as (
+    select * from {{ ref('stg_landing__ingestions') }}
 ),
 
 open_outcomes as (
@@ -14,6 +33,37 @@ open_outcomes as (
 
 kept_outcomes as (
     select * from {{ ref('stg_ledger__contact_outcomes') }}
+),
+
+last_build as (
+    -- NULL on the first build and on a full refresh: every row is built
+    {% if is_incremental() -%}
+        select max(evaluated_for_run_date) as run_date from {{ this }}
+    {%- else -%}
+        select cast(null as date) as run_date
+    {%- endif %}
+),
+
+contacts_changed_since as (
+    select contact_rows.event_id
+    from contact_rows
+    cross join last_build
+    left join ingestions on contact_rows.ingestion_id = ingestions.ingestion_id
+    where
+        contact_rows.masked_on >= last_build.run_date
+        or ingestions.ingested_for_run_date >= last_build.run_date
+),
+
+kept_outcomes_to_build as (
+    select kept_outcomes.*
+    from kept_outcomes
+    cross join last_build
+    where
+        last_build.run_date is null
+        or kept_outcomes.decided_on >= last_build.run_date
+        or kept_outcomes.contact_event_id in (
+            select contacts_changed_since.event_id from contacts_changed_since
+        )
 ),
 
 outcomes as (
@@ -43,7 +93,7 @@ outcomes as (
         kept_outcomes.blocking_invitation_id,
         kept_outcomes.blocking_sent_on,
         kept_outcomes.decided_on as run_date
-    from kept_outcomes
+    from kept_outcomes_to_build as kept_outcomes
     inner join contacts on kept_outcomes.contact_event_id = contacts.event_id
 ),
 

@@ -1,8 +1,17 @@
+-- A table kept up to date: a day's build takes on that day's deliveries only (one that
+-- delivers an event again replaces its row), rather than ranking two years of them again.
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with
 
 events as (
     select * from {{ ref('base_contacts__events') }}
-    where rejection_reason is null
+    where rejection_reason is null and {{ loaded_since_last_build() }}
 ),
 
 ranked_deliveries as (

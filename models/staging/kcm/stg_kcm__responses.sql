@@ -1,8 +1,17 @@
+-- A table kept up to date like stg_contacts__events: a day's build takes on that day's
+-- deliveries only.
+{{ config(
+    materialized='incremental',
+    unique_key='response_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with
 
 responses as (
     select * from {{ ref('base_kcm__responses') }}
-    where rejection_reason is null
+    where rejection_reason is null and {{ loaded_since_last_build() }}
 ),
 
 ranked_deliveries as (
