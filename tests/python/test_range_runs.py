@@ -37,7 +37,7 @@ def state(data: DataFolder) -> dict:
         f"{schema}.{name}"
         for schema, name in data.query(
             "select table_schema, table_name from information_schema.tables"
-            " where table_schema in ('raw', 'ledger', 'marts', 'audit')"
+            " where table_schema in ('raw', 'staging', 'ledger', 'marts', 'audit')"
         )
     ]
     return {
