@@ -8,22 +8,31 @@
 
 with
 
+rejected_rows as (
+    select * from {{ ref('stg_landing__rejected_rows') }}
+),
+
 unreadable_rows as (
     select * from {{ ref('stg_landing__unreadable_rows') }}
 ),
 
 rejected as (
     {% for source, base_model in checked_sources.items() %}
+        -- the row as it is now (masked after 3 months), found by where it is
         select
-            '{{ source }}' as source,
-            ingestion_id,
-            file_name,
-            line_number,
-            rejection_reason as reason,
-            cast(row_as_delivered as varchar) as row_as_delivered,
-            loaded_at
-        from {{ ref(base_model) }}
-        where rejection_reason is not null
+            rejected_rows.source,
+            rejected_rows.ingestion_id,
+            delivered.file_name,
+            rejected_rows.line_number,
+            rejected_rows.rejection_reason as reason,
+            cast(delivered.row_as_delivered as varchar) as row_as_delivered,
+            delivered.loaded_at
+        from rejected_rows
+        inner join {{ ref(base_model) }} as delivered
+            on
+                rejected_rows.ingestion_id = delivered.ingestion_id
+                and rejected_rows.line_number = delivered.line_number
+        where rejected_rows.source = '{{ source }}'
         union all
     {% endfor %}
     select
