@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,7 +114,15 @@ def floor_seconds(data_dir: Path, warehouse_before: Path, since: float) -> float
     started = time.perf_counter()
     for path in statements:
         # dbt-duckdb names the database after the file; the copy has another name.
-        conn.execute(path.read_text().replace('"warehouse".', ""))
+        sql = path.read_text().replace('"warehouse".', "")
+        # An incremental model's statements read its new rows from a temporary table, made of
+        # the model's compiled SELECT.
+        temporary = re.search(r'"(\w+__dbt_tmp\d+)"', sql)
+        if temporary:
+            compiled = Path(str(path).replace("/dbt/run/", "/dbt/compiled/", 1))
+            select = compiled.read_text().replace('"warehouse".', "")
+            conn.execute(f'create temp table "{temporary[1]}" as {select}')
+        conn.execute(sql)
     seconds = time.perf_counter() - started
     conn.close()
     return seconds
