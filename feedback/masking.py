@@ -4,9 +4,9 @@ dbt decides what has expired (`intermediate.int_personal_data__expired`, one rul
 this module applies that list: customer id, e-mail and name become NULL in the raw tables, in
 the staging tables dbt keeps from them and in the ledger, comments are redacted, unreadable lines
 are emptied, and the files that held such data (archived and quarantined deliveries, outbox
-messages) are deleted. The marts are rebuilt from
-the masked tables afterwards. Grades are never touched; opt-outs are kept. After the marts, the
-warehouse file is rewritten whole, so that no free block of it keeps a masked value.
+messages) are deleted. The marts are rebuilt from the masked tables afterwards. Grades are never
+touched; opt-outs are kept. After the marts, the warehouse file is rewritten whole, so that no
+free block of it keeps a masked value.
 """
 
 from __future__ import annotations
