@@ -1,10 +1,5 @@
 -- Every delivered row that was not loaded, with the reason and the row as it came.
-{%- set checked_sources = {
-    'contact_events': 'base_contacts__events',
-    'kcm_responses': 'base_kcm__responses',
-    'opt_outs': 'base_customers__opt_outs',
-    'unsubscribes': 'base_customers__unsubscribes',
-} %}
+{%- set checked_sources = value_checked_sources() %}
 
 with
 

@@ -29,6 +29,23 @@ def invitation_id(contact_event_id: str) -> str:
     return f"inv-{digest[:20]}"
 
 
+def dbt(args: list[str], state: Path):
+    """`dbt ARGS` in process on the project (the warehouse of FEEDBACK_DATA_DIR), its logs and
+    compiled SQL under `state`; dbtRunner's result, the warehouse closed after."""
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.dbt_runner import _close_warehouse
+    from orchestration.project import REPO_ROOT
+
+    project = ["--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
+    try:
+        return dbtRunner().invoke(
+            [*args, *project, "--target-path", str(state), "--log-path", str(state)]
+        )
+    finally:
+        _close_warehouse()
+
+
 # When a row was written differs from run to run; what was written must not.
 WHEN_WRITTEN = {
     "loaded_at",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import CONTACT_HEADER
+from conftest import CONTACT_HEADER, dbt
 
 from feedback import cli
 from feedback.warehouse import connect
@@ -147,11 +147,6 @@ def test_feedback_ui_replaces_itself_with_dagster_dev(tmp_path, monkeypatch):
 def test_duckdb_keeps_to_the_memory_limit_in_dbt_and_in_python(tmp_path, monkeypatch, limit, shown):
     """DuckDB's own default is 80% of the machine; a run's connections, dbt's included, keep to
     FEEDBACK_MEMORY_LIMIT (2GB = 1.8 GiB by default) and spill beyond it."""
-    from dbt.cli.main import dbtRunner
-
-    from orchestration.dbt_runner import _close_warehouse
-    from orchestration.project import REPO_ROOT
-
     monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
     if limit:
         monkeypatch.setenv("FEEDBACK_MEMORY_LIMIT", limit)
@@ -162,22 +157,9 @@ def test_duckdb_keeps_to_the_memory_limit_in_dbt_and_in_python(tmp_path, monkeyp
         assert conn.execute(
             "select current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchone() == (shown, f"{warehouse}.tmp")
-    shown_by_dbt = dbtRunner().invoke(
-        [
-            "show",
-            "--quiet",
-            "--inline",
-            "select current_setting('memory_limit') as m",
-            "--project-dir",
-            str(REPO_ROOT),
-            "--profiles-dir",
-            str(REPO_ROOT),
-            "--target-path",
-            str(tmp_path / "dbt"),
-            "--log-path",
-            str(tmp_path / "dbt"),
-        ]
+    shown_by_dbt = dbt(
+        ["show", "--quiet", "--inline", "select current_setting('memory_limit') as m"],
+        tmp_path / "dbt",
     )
-    _close_warehouse()
     assert shown_by_dbt.success, shown_by_dbt.exception
     assert shown_by_dbt.result.results[0].agate_table.rows[0]["m"] == shown

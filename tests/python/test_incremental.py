@@ -16,16 +16,14 @@ import shutil
 from datetime import date, timedelta
 
 import pytest
-from conftest import DataFolder
+from conftest import CONTACT_HEADER, KCM_HEADER, DataFolder, dbt
 
 from feedback.synthetic import Population, SyntheticData
 
 FIRST, LAST = date(2026, 2, 2), date(2026, 2, 8)
 POPULATION = Population(customers=800, first_day=date(2025, 10, 1), last_day=LAST)
 REDELIVERED_ON = date(2026, 2, 5)
-CONTACT_COLUMNS = (
-    "event_id, customer_id, contact_type, occurred_at, email, customer_name, product, channel"
-)
+CONTACT_COLUMNS = CONTACT_HEADER.strip()
 
 
 def _redeliver(data: DataFolder, day: date) -> list[str]:
@@ -44,7 +42,7 @@ def _redeliver(data: DataFolder, day: date) -> list[str]:
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([column.strip() for column in CONTACT_COLUMNS.split(",")])
+    out.write(CONTACT_HEADER)
     # the source system still has the November contact's customer; masking clears it again
     writer.writerow([old[0][0], "K0000001", "claim_reported", old[0][3], "klant@example.nl",
                      "A. Klant", old[0][6], "phone"])  # fmt: skip
@@ -64,8 +62,8 @@ def _correct_a_response(data: DataFolder, day: date) -> str:
     data.land(
         "kcm_responses",
         f"kcm-{day}-corrections.csv",
-        "response_id;invitation_id;questionnaire_id;completed_at;grade;comment\n"
-        f"{response_id};{invitation_id};{questionnaire_id};{completed_at};{int(grade) + 1};\n",
+        KCM_HEADER
+        + f"{response_id};{invitation_id};{questionnaire_id};{completed_at};{int(grade) + 1};\n",
     )
     return response_id
 
@@ -134,34 +132,15 @@ def test_the_week_has_what_the_comparison_needs(week):
 
 
 def test_the_incremental_tables_equal_a_full_rebuild(week, tmp_path, monkeypatch):
-    from dbt.cli.main import dbtRunner
-
-    from orchestration.dbt_runner import _close_warehouse
-    from orchestration.project import REPO_ROOT
-
     data, _, _ = week
     rebuilt = DataFolder(tmp_path)
     shutil.copyfile(data.root / "warehouse.duckdb", rebuilt.root / "warehouse.duckdb")
     monkeypatch.setenv("FEEDBACK_DATA_DIR", str(rebuilt.root))
     monkeypatch.setenv("FEEDBACK_RUN_DATE", LAST.isoformat())
-    result = dbtRunner().invoke(
-        [
-            "run",
-            "--quiet",
-            "--full-refresh",
-            "--select",
-            "config.materialized:incremental",
-            "--project-dir",
-            str(REPO_ROOT),
-            "--profiles-dir",
-            str(REPO_ROOT),
-            "--target-path",
-            str(tmp_path / "dbt"),
-            "--log-path",
-            str(tmp_path / "dbt"),
-        ]
+    result = dbt(
+        ["run", "--quiet", "--full-refresh", "--select", "config.materialized:incremental"],
+        tmp_path / "dbt",
     )
-    _close_warehouse()
     assert result.success, result.exception
     rebuilt_models = {node.node.name for node in result.result.results}
     assert {"stg_contacts__events", "stg_kcm__responses", "contact_outcomes"} <= rebuilt_models

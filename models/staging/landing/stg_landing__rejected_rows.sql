@@ -2,12 +2,7 @@
 -- tables (masking reaches them there). Kept up to date rather than recomputed: checking every
 -- row of two years of deliveries for each report costs seconds per million rows, so a build
 -- adds the rejected rows of the deliveries loaded since the last one.
-{%- set checked_sources = {
-    'contact_events': 'base_contacts__events',
-    'kcm_responses': 'base_kcm__responses',
-    'opt_outs': 'base_customers__opt_outs',
-    'unsubscribes': 'base_customers__unsubscribes',
-} %}
+{%- set checked_sources = value_checked_sources() %}
 
 {{ config(
     materialized='incremental',
