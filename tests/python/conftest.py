@@ -49,6 +49,7 @@ def dbt(args: list[str], state: Path):
 # When a row was written differs from run to run; what was written must not.
 WHEN_WRITTEN = {
     "loaded_at",
+    "first_loaded_at",
     "_loaded_at",
     "ingested_at",
     "updated_at",

@@ -2,12 +2,12 @@
 contact histories and random sequences of run dates (hypothesis).
 
 The warehouse is built once by a real run (dbt's views of the rules); each example then replaces
-the contacts, opt-outs and ledger and lets the real sender go through its run dates, each
-evaluated by the same views a range run uses, keeping the outcomes decided after each date as a
-run does. The model, from the contract: on run date D a
-customer gets at most one invitation, for their most recent eligible contact; a contact on date C
-is eligible when its type is surveyed, D - 14 <= C <= D - 1, the customer got no invitation sent
-on any date >= C - 27, and the customer has a valid address on that contact and has not opted out.
+the contacts (and their staging table), opt-outs and ledger and lets the real sender go through
+its run dates, each evaluated by the same views a range run uses, keeping the outcomes decided
+after each date as a run does. The model, from the contract: on run date D a customer gets at
+most one invitation, for their most recent eligible contact; a contact on date C is eligible
+when its type is surveyed, D - 14 <= C <= D - 1, the customer got no invitation sent on any
+date >= C - 27, and the customer has a valid address on that contact and has not opted out.
 """
 
 from __future__ import annotations
@@ -112,6 +112,15 @@ def built(tmp_path_factory) -> DataFolder:
     return data
 
 
+def _stage_contacts(conn: duckdb.DuckDBPyConnection, data: DataFolder) -> None:
+    """staging.stg_contacts__events made again from the raw rows, as its first build did (the
+    model's full SELECT, as dbt compiled it for that build)."""
+    compiled = data.root / "dbt" / "compiled" / "feedback_warehouse" / "models" / "staging"
+    select = (compiled / "contacts" / "stg_contacts__events.sql").read_text()
+    conn.execute("delete from staging.stg_contacts__events")
+    conn.execute(f"insert into staging.stg_contacts__events {select}")
+
+
 def invitations_sent(
     data: DataFolder, contacts: list[Contact], opted_out: set[str], run_dates: list[date]
 ) -> dict[str, date]:
@@ -154,6 +163,7 @@ def invitations_sent(
                 " (?, '2026-01-01 09:00:00', 2, 'opt-outs.csv', ?, now(), null, null)",
                 [(customer, line) for line, customer in enumerate(sorted(opted_out), 2)],
             )
+        _stage_contacts(conn, data)
     finally:
         conn.close()
     for message in (data.root / "outbox").glob("*.eml"):
