@@ -35,10 +35,11 @@ lint: venv
 	$(BIN)/ruff format --check feedback orchestration tests benchmarks
 	$(call with_scratch_warehouse,$(BIN)/sqlfluff lint models macros analyses tests)
 
-# dbt's unit and data tests on an empty warehouse of their own, then the end-to-end tests.
+# dbt's unit and data tests on an empty warehouse of their own, then the end-to-end tests, a
+# module per core at a time.
 test: venv lint
 	$(call with_scratch_warehouse,$(BIN)/dbt build --quiet)
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses auto --dist loadfile --no-loadscope-reorder
 
 # A quick end to end check (runs, the quarter's publication, the Dagster jobs in process), e.g. on
 # another Python: make quick-test PYTHON=python3.13 VENV=.venv-3.13

@@ -160,6 +160,32 @@ class DataFolder:
         return sorted(p.stem for p in folder.glob("*.eml")) if folder.exists() else []
 
 
+# `make test` runs the modules on as many workers as there are cores (pytest-xdist, one module to
+# a worker at a time, in this order): the longest start first rather than last.
+LONGEST_FIRST = (
+    "test_range_runs.py",
+    "test_interruptions.py",
+    "test_invitation_rule_properties.py",
+    "test_demo.py",
+    "test_backfills.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any worker starts: the dbt manifest Dagster's definitions read is brought up to
+    date once, instead of by each worker at the same time (importing the project does it)."""
+    if not hasattr(config, "workerinput"):
+        import orchestration.project  # noqa: F401
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
 @pytest.fixture
 def data(tmp_path: Path) -> DataFolder:
     return DataFolder(tmp_path)
