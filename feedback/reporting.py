@@ -72,4 +72,8 @@ def _swap_link(link: Path, target_name: str) -> None:
     fresh = link.with_name(f".{link.name}.new")
     fresh.unlink(missing_ok=True)
     fresh.symlink_to(target_name)
+    if link.is_dir() and not link.is_symlink():
+        # A copy of the data folder that followed the link (a restored backup) made it a folder
+        # of an earlier run's files, which a rename cannot replace.
+        shutil.rmtree(link)
     os.replace(fresh, link)

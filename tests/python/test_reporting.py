@@ -11,6 +11,9 @@ import sys
 import duckdb
 from conftest import CONTACT_HEADER
 
+from feedback.reporting import write_reporting
+from feedback.settings import Settings
+
 READER = """
 import sys, duckdb
 conn = duckdb.connect(sys.argv[1], read_only=True)
@@ -78,3 +81,22 @@ def test_a_reader_holding_reporting_open_neither_blocks_nor_sees_half_a_run(data
     ).fetchall() == [(2,)]
     # One version of the Parquet folder is kept: the one the link points at.
     assert len(list((data.root / "reporting").glob("marts-*"))) == 1
+
+
+def test_a_data_folder_copied_without_its_link_still_gets_the_new_parquet(tmp_path):
+    """A backup tool that follows links restores `reporting/marts` as a folder of old files."""
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    conn.execute("create schema marts; create schema audit")
+    conn.execute("create table marts.feedback_invitations as select 'inv-1' as invitation_id")
+    conn.close()
+    restored = tmp_path / "reporting" / "marts"
+    restored.mkdir(parents=True)
+    (restored / "feedback_invitations.parquet").write_text("an earlier run's file")
+
+    rows = write_reporting(Settings.from_env({"FEEDBACK_DATA_DIR": str(tmp_path)}))
+
+    assert rows == {"marts.feedback_invitations": 1}
+    assert restored.is_symlink()
+    assert duckdb.sql(
+        f"select invitation_id from '{restored}/feedback_invitations.parquet'"
+    ).fetchall() == [("inv-1",)]
