@@ -1,7 +1,7 @@
 {#- The run date D, as dbt renders it: var `as_of` (YYYY-MM-DD), else the environment's
     FEEDBACK_RUN_DATE (how orchestrated runs pass it: a var that changes every day makes dbt parse
-    the whole project again, an environment variable only the models that read it), else today
-    in Europe/Amsterdam. -#}
+    the whole project again; runs set the variable for the build, not while dbt parses), else
+    today in Europe/Amsterdam. -#}
 {% macro run_date_text() -%}
     {%- set as_of = var('as_of', '') or env_var('FEEDBACK_RUN_DATE', '') -%}
     {%- if as_of in (none, '') -%}

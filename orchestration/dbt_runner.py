@@ -8,8 +8,10 @@ Dagster's: a materialization per model, an asset check result per data test.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,10 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 _parsed: dict[str, Any] = {}
 _parsing = threading.Lock()
 _RESULTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
+# How a run gives dbt its date (macros/run_date.sql). Set while dbt builds, unset while it parses:
+# dbt notes the environment variables a file read when parsing it and parses the file again
+# when one changes, which for the run date is every day.
+RUN_DATE_VARIABLE = "FEEDBACK_RUN_DATE"
 
 
 class DbtInProcess(dg.ConfigurableResource):
@@ -90,13 +96,35 @@ class DbtInProcess(dg.ConfigurableResource):
 
         with _parsing:
             if project_dir not in _parsed:
-                parsed = dbtRunner().invoke(["parse", "--quiet", *common])
+                with environment(**{RUN_DATE_VARIABLE: None}):
+                    parsed = dbtRunner().invoke(["parse", "--quiet", *common])
                 if not parsed.success:
                     raise DagsterDbtCliRuntimeError(
                         description=f"dbt could not read the project: {parsed.exception}"
                     )
                 _parsed[project_dir] = parsed.result
             return _parsed[project_dir]
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Environment variables set (None: unset) for the block, and restored after it: the run
+    date must not outlive its run in a long-lived process."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            _set(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set(name, value)
+
+
+def _set(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _failures(outcome) -> str:

@@ -5,8 +5,7 @@ the marts and audit views are built after sending, masking and publishing.
 """
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -14,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from feedback.progress import log
-from orchestration.dbt_runner import DbtInProcess
+from orchestration.dbt_runner import RUN_DATE_VARIABLE, DbtInProcess, environment
 from orchestration.project import dbt_project
 from orchestration.resources import RunDate, settings
 
@@ -52,31 +51,15 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: date)
     # The profile names the warehouse by the data folder: the absolute one this process means.
     os.environ["FEEDBACK_DATA_DIR"] = str(data_dir)
     # The run date goes in the environment, not in --vars: a var that changes every day makes
-    # dbt parse the whole project again, an environment variable only the models that read it.
+    # dbt parse the whole project again; the environment variable is set only for the build.
     # dbt's state (its partial parse, compiled SQL and log) stays with the data folder, whose
     # lock keeps one run at a time on it.
-    with _environment(FEEDBACK_RUN_DATE=run_date.isoformat()):
+    with environment(**{RUN_DATE_VARIABLE: run_date.isoformat()}):
         # Models and the data tests that guard what leaves the warehouse; unit tests run in
         # `make test`.
         yield from dbt.build(
             context, ["--exclude-resource-type", "unit_test"], target_path=data_dir / "dbt"
         )
-
-
-@contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Environment variables set for the block (dbt's build), and restored after it: the run
-    date must not outlive its run in a long-lived process."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @dbt_assets(

@@ -12,6 +12,7 @@ from conftest import CONTACT_HEADER, dbt
 
 from feedback import cli
 from feedback.warehouse import connect
+from orchestration import dbt_runner
 from orchestration.definitions import defs
 from orchestration.instance import dagster_instance
 from orchestration.resources import run_config_for
@@ -99,6 +100,28 @@ def test_a_run_while_another_is_busy_refuses_at_once_and_touches_nothing(data):
     _, output = data.run("2026-03-02")
     assert "feedback run for 2026-03-02: completed" in output
     assert not landed.exists()
+
+
+def test_a_new_days_run_reuses_dbts_parse_of_the_project_and_builds_for_its_date(data, monkeypatch):
+    """Each run in production is a process of its own and reads dbt's saved parse of the
+    project; the run date changing every day must not make dbt parse files again."""
+    data.land(
+        "contact_events",
+        "contacts-2026-03-01.csv",
+        CONTACT_HEADER + "e1,c1,policy_taken_out,2026-03-01T10:00:00+01:00,"
+        "a@example.org,A,car,web\n",
+    )
+    log = data.root / "dbt" / "dbt.log"
+    for day in ("2026-03-02", "2026-03-03"):
+        # As in a new process: nothing parsed yet.
+        monkeypatch.setattr(dbt_runner, "_parsed", {})
+        data.run(day)
+        assert data.query("select max(evaluated_for_run_date) from marts.contact_outcomes") == [
+            (date.fromisoformat(day),)
+        ]
+    parses = [text for text in log.read_text().split("Running with dbt") if "cli parse" in text]
+    assert len(parses) == 2
+    assert "Partial parsing enabled, no changes found, skipping parsing" in parses[-1]
 
 
 def test_ui_opens_dagster_on_the_data_folders_instance(tmp_path, monkeypatch):
