@@ -12,8 +12,9 @@ as one file per source. Then, each as a `feedback run` process of its own on a f
 4. at the first size only: `feedback run --from D1 --to D2` over the next 92 days, their
    deliveries all waiting in landing/ (as a backfill finds them).
 
-Peak memory is the largest resident set of the run and the processes it started. Prints each goal
-as met or NOT met. `make bench-quick` runs the same at a small size, for CI.
+Peak memory is the largest resident set of the run and the processes it started, and of the run
+while each step ran (sampled every 0.1 s). Prints each goal as met or NOT met. `make bench-quick`
+runs the same at a small size, for CI.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -55,6 +57,8 @@ class Measured:
     seconds: float
     peak_gb: float
     steps: dict[str, float]
+    # The largest resident set sampled while each step ran.
+    step_peaks_gb: dict[str, float] = field(default_factory=dict)
 
     @property
     def sending_aside(self) -> float:
@@ -75,26 +79,61 @@ def feedback_run(data_dir: Path, *args: str) -> Measured:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    sampler = MemorySampler(process.pid)
+    sampler.start()
     output = process.stdout.read()
-    # wait4's usage covers the run and every process it started and waited for (dbt).
+    sampler.stop.set()
+    sampler.join()
+    # wait4's usage covers the run and every process it started and waited for.
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 3):
         raise SystemExit(f"feedback run {' '.join(args)} failed ({code}):\n{output}")
-    return Measured(seconds, usage.ru_maxrss / 1024**2, _step_seconds(data_dir))
+    steps = _step_times(data_dir)
+    return Measured(
+        seconds,
+        usage.ru_maxrss / 1024**2,
+        {step: end - start for step, (start, end) in steps.items()},
+        {step: sampler.peak_gb(start, end) for step, (start, end) in steps.items()},
+    )
 
 
-def _step_seconds(data_dir: Path) -> dict[str, float]:
-    """Seconds per step of the data folder's latest run, from its Dagster instance."""
+class MemorySampler(threading.Thread):
+    """The resident set of a process, every 0.1 s, until `stop` is set."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.stop = threading.Event()
+        self.samples: list[tuple[float, int]] = []
+
+    def run(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
+        while not self.stop.wait(0.1):
+            try:
+                text = status.read_text()
+            except OSError:
+                return
+            kb = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
+            if kb:
+                self.samples.append((time.time(), int(kb[1])))
+
+    def peak_gb(self, start: float, end: float) -> float:
+        return max((kb for at, kb in self.samples if start <= at <= end), default=0) / 1024**2
+
+
+def _step_times(data_dir: Path) -> dict[str, tuple[float, float]]:
+    """When each step of the data folder's latest run started and ended (epoch seconds), in
+    the order they started, from its Dagster instance."""
     from orchestration.instance import dagster_instance
 
     with dagster_instance(data_dir) as instance:
         run = instance.get_runs(limit=1)[0]
+        stats = [s for s in instance.get_run_step_stats(run.run_id) if s.end_time and s.start_time]
         return {
-            stats.step_key: stats.end_time - stats.start_time
-            for stats in instance.get_run_step_stats(run.run_id)
-            if stats.end_time and stats.start_time
+            s.step_key: (s.start_time, s.end_time)
+            for s in sorted(stats, key=lambda s: s.start_time)
         }
 
 
@@ -179,6 +218,9 @@ def _report(what: str, measured: Measured) -> None:
     )
     if steps:
         print(f"    steps (s): {steps}")
+        # In the order the steps ran: memory a step takes and keeps shows as a step up.
+        peaks = ", ".join(f"{step} {gb:.2f}" for step, gb in measured.step_peaks_gb.items())
+        print(f"    largest resident set while each step ran, in run order (GB): {peaks}")
 
 
 def _goal(text: str, value: float, goal: float, unit: str) -> bool:
