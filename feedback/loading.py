@@ -9,6 +9,7 @@ the reason; a loaded file moves to `archive/`, a repeated delivery of loaded con
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import shutil
@@ -131,8 +132,8 @@ def _ingest_file(
     run_date: date,
     summary: LoadSummary,
 ) -> None:
-    content = path.read_bytes()
-    sha256 = hashlib.sha256(content).hexdigest()
+    scan = _scan(path)
+    sha256 = scan.sha256
     earlier = conn.execute(
         "select ingestion_id from raw.ingestions"
         " where source = ? and sha256 = ? and reason is null",
@@ -155,7 +156,7 @@ def _ingest_file(
     stored = "archive" / kept_as
     conn.begin()
     try:
-        rows_read, unreadable = _read_into_raw(conn, source, path, content, ingestion_id, loaded_at)
+        rows_read, unreadable = _read_into_raw(conn, source, path, scan, ingestion_id, loaded_at)
         delivery.record(conn, rows_read, str(stored), None)
         conn.commit()
     except UnreadableFile as problem:
@@ -185,16 +186,52 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _read_into_raw(conn, source: Source, path: Path, content: bytes, ingestion_id: int, loaded_at):
-    """Read one delivery with DuckDB's CSV reader; returns (records read, unreadable records)."""
-    if not content.strip():
-        raise UnreadableFile("the file is empty: a delivery starts with a header line")
+@dataclass(frozen=True)
+class _Scan:
+    sha256: str
+    blank: bool
+    # Where the first byte is that is not UTF-8; None when the file is UTF-8 text.
+    invalid_byte_at: int | None
+
+
+def _scan(path: Path, chunk_size: int = 1 << 20) -> _Scan:
+    """The file's content hash, whether it holds anything but whitespace, and where it stops
+    being UTF-8: read in chunks, as a history can be a file of gigabytes."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    blank, invalid_at, offset = True, None, 0
+    with path.open("rb") as file:
+        while chunk := file.read(chunk_size):
+            digest.update(chunk)
+            blank = blank and not chunk.strip()
+            if invalid_at is None:
+                invalid_at = _invalid_utf8_at(decoder, chunk, offset)
+            offset += len(chunk)
+    if invalid_at is None:
+        invalid_at = _invalid_utf8_at(decoder, b"", offset, final=True)
+    return _Scan(digest.hexdigest(), blank, invalid_at)
+
+
+def _invalid_utf8_at(decoder, chunk: bytes, offset: int, final: bool = False) -> int | None:
+    """Decode the next chunk (at `offset` in the file); the file position of a byte that is not
+    UTF-8 in it, if any. The decoder keeps a character cut off at a chunk's end for the next."""
+    pending = len(decoder.getstate()[0])
     try:
-        content.decode("utf-8")
+        decoder.decode(chunk, final)
     except UnicodeDecodeError as error:
+        return offset - pending + error.start
+    return None
+
+
+def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: int, loaded_at):
+    """Read one delivery with DuckDB's CSV reader; returns (records read, unreadable records)."""
+    if scan.blank:
+        raise UnreadableFile("the file is empty: a delivery starts with a header line")
+    if scan.invalid_byte_at is not None:
         raise UnreadableFile(
-            f"not UTF-8 text (invalid byte at position {error.start}): ask the sender for UTF-8"
-        ) from None
+            f"not UTF-8 text (invalid byte at position {scan.invalid_byte_at}): ask the sender"
+            " for UTF-8"
+        )
 
     conn.execute("drop table if exists delivery_errors; drop table if exists delivery_scans")
     literal = str(path).replace("'", "''")

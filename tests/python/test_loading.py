@@ -1,6 +1,12 @@
 """Loading: every delivered row is loaded or rejected with its reason; files load once."""
 
+import hashlib
+
 from conftest import CONTACT_HEADER
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feedback.loading import _scan
 
 KCM_FILE = (
     "\ufeffresponse_id;invitation_id;questionnaire_id;completed_at;grade;comment;q_service;q_extra\r\n"
@@ -114,3 +120,34 @@ def test_unreadable_files_are_kept_aside_with_a_clear_reason(data):
         "000003-2026-02-14-empty.csv",
     ]
     assert data.query("select count(*) from raw.contact_events") == [(0,)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="aé€𝄞 \n", max_size=20).map(str.encode),
+    insert=st.one_of(st.none(), st.sampled_from([b"\xff", b"\xe9", b"\xe2\x82", b"\x80"])),
+    at=st.integers(min_value=0),
+    chunk_size=st.sampled_from([1, 2, 3, 5, 1 << 20]),
+)
+def test_a_file_read_in_chunks_is_judged_as_if_read_whole(
+    tmp_path_factory, text, insert, at, chunk_size
+):
+    """A delivery is checked in chunks (a history can be gigabytes): its hash, whether it is
+    blank and where it stops being UTF-8 must be what reading it whole would say, whichever
+    chunk boundary cuts a character."""
+    if insert is not None:
+        at %= len(text) + 1
+        text = text[:at] + insert + text[at:]
+    path = tmp_path_factory.mktemp("scan") / "delivery.csv"
+    path.write_bytes(text)
+    try:
+        text.decode("utf-8")
+        invalid_at = None
+    except UnicodeDecodeError as error:
+        invalid_at = error.start
+
+    scan = _scan(path, chunk_size)
+
+    assert scan.sha256 == hashlib.sha256(text).hexdigest()
+    assert scan.blank == (not text.strip())
+    assert scan.invalid_byte_at == invalid_at
