@@ -5,6 +5,7 @@ with
 
 rejected_rows as (
     select * from {{ ref('stg_landing__rejected_rows') }}
+    where rejection_reason is not null
 ),
 
 unreadable_rows as (
