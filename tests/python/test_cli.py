@@ -1,6 +1,7 @@
 """`feedback` refuses bad settings and arguments, and a run while another is busy, clearly and
 before touching any data."""
 
+import os
 import subprocess
 import sys
 from datetime import date
@@ -9,12 +10,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from conftest import CONTACT_HEADER, dbt
+from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from feedback import cli
 from feedback.warehouse import connect
 from orchestration import dbt_runner
 from orchestration.definitions import defs
-from orchestration.instance import dagster_instance
+from orchestration.instance import PooledSqliteEventLogStorage, dagster_instance
 from orchestration.resources import run_config_for
 
 
@@ -102,6 +105,23 @@ def test_a_run_while_another_is_busy_refuses_at_once_and_touches_nothing(data):
     assert not landed.exists()
 
 
+def test_the_feedback_command_exits_with_the_status_of_main(tmp_path):
+    holder = hold_the_lock(tmp_path)
+    try:
+        command = subprocess.run(
+            [str(Path(sys.executable).with_name("feedback")), "run", "--as-of", "2026-03-02"],
+            env={**os.environ, "FEEDBACK_DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert command.returncode == cli.EXIT_BUSY
+    assert command.stderr.startswith("feedback run refused: another feedback run is busy")
+
+
 def test_a_new_days_run_reuses_dbts_parse_of_the_project_and_builds_for_its_date(data, monkeypatch):
     """Each run in production is a process of its own and reads dbt's saved parse of the
     project; the run date changing every day must not make dbt parse files again."""
@@ -122,6 +142,49 @@ def test_a_new_days_run_reuses_dbts_parse_of_the_project_and_builds_for_its_date
     parses = [text for text in log.read_text().split("Running with dbt") if "cli parse" in text]
     assert len(parses) == 2
     assert "Partial parsing enabled, no changes found, skipping parsing" in parses[-1]
+
+
+def test_runs_are_stored_where_dagsters_own_classes_read_them(data):
+    """`feedback run` writes the event log through connections it keeps open; the UI and the
+    daemon read (and write) the same files with Dagster's own storage classes."""
+    data.land(
+        "contact_events",
+        "contacts-2026-03-01.csv",
+        CONTACT_HEADER + "e1,c1,policy_taken_out,2026-03-01T10:00:00+01:00,"
+        "a@example.org,A,car,web\n",
+    )
+    data.run("2026-03-02")
+    data.run("2026-03-03")
+    with dagster_instance(data.root) as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+
+    home = data.root / "dagster"
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as ui:
+        assert type(ui.event_log_storage) is SqliteEventLogStorage
+        runs = ui.get_runs()
+        assert [run.tags["feedback/run_date"] for run in runs] == ["2026-03-03", "2026-03-02"]
+        assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+        latest = ui.get_latest_materialization_event(dg.AssetKey(["marts", "contact_outcomes"]))
+        assert latest.run_id == runs[0].run_id
+        for run in runs:
+            checks = ui.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+            assert checks and all(
+                c.event_log_entry.dagster_event.event_specific_data.passed for c in checks
+            )
+
+
+def test_a_storage_named_in_dagster_yaml_is_used_as_written(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "data" / "dagster"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(
+        f"storage:\n  sqlite:\n    base_dir: {tmp_path / 'elsewhere'}\n"
+    )
+    with dagster_instance(tmp_path / "data") as instance:
+        assert type(instance.event_log_storage) is SqliteEventLogStorage
+        assert instance.event_log_storage._base_dir.startswith(str(tmp_path / "elsewhere"))
 
 
 def test_ui_opens_dagster_on_the_data_folders_instance(tmp_path, monkeypatch):

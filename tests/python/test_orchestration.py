@@ -202,5 +202,9 @@ def test_a_failing_dbt_build_fails_the_run_before_anything_is_sent(data):
     assert "feedback run failed: step dbt_rules:" in output
     assert "dbt build failed: model base_contacts__events: error" in output
     assert "dbt.log" in output and "klant@example.nl" not in output
+    # dbt's log keeps no debug lines by default, but the database's message is there.
+    last_build = (data.root / "dbt" / "dbt.log").read_text().split("Running with dbt")[-1]
+    assert 'Binder Error: Column "channel"' in last_build
+    assert "[debug]" not in last_build
     assert data.outbox() == []
     assert data.query("select count(*) from ledger.invitations") == [(0,)]
