@@ -6,12 +6,14 @@ from decimal import Decimal
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 from conftest import CONTACT_HEADER, KCM_HEADER
 from dagster._utils.schedules import cron_string_iterator
 
 from feedback.settings import BUSINESS_TIME_ZONE, today_in_amsterdam
 from orchestration.definitions import defs
 from orchestration.partitions import FIRST_PARTITION, partition_of, per_run_date, run_dates
+from orchestration.project import REPO_ROOT
 from orchestration.resources import run_config_for
 
 
@@ -182,6 +184,25 @@ def test_the_quarter_job_executes_in_process_and_publishes(data, monkeypatch):
         "select quarter, published_grade, published_on, current_response_count"
         " from marts.quarterly_satisfaction"
     ) == [("2026-Q1", Decimal("7.5"), date(2026, 4, 1), 2)]
+
+
+def test_mart_columns_the_contracts_keep_from_null_are_not_null_in_the_warehouse(data):
+    """The marts' `not_null` constraints stand in for `not_null` data tests: DuckDB checks them
+    as each table is built."""
+    data.run("2026-03-02")
+    marts = yaml.safe_load((REPO_ROOT / "models" / "marts" / "_marts__models.yml").read_text())
+    declared = {
+        (model["name"], column["name"])
+        for model in marts["models"]
+        for column in model.get("columns", [])
+        if {"type": "not_null"} in column.get("constraints", [])
+    }
+    enforced = data.query(
+        "select table_name, column_name from information_schema.columns"
+        " where table_schema = 'marts' and is_nullable = 'NO'"
+    )
+    assert len(declared) > 10
+    assert declared <= set(enforced)
 
 
 def test_a_failing_dbt_build_fails_the_run_before_anything_is_sent(data):
