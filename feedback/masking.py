@@ -155,18 +155,10 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
             )
             files_deleted += 1
 
-        masked_invitations = {
-            row[0]
-            for row in conn.execute(
-                "select invitation_id from ledger.invitations where masked_on is not null"
-            ).fetchall()
-        }
         messages_deleted = 0
-        if settings.outbox_dir.is_dir():
-            for message in settings.outbox_dir.glob("*.eml"):
-                if message.stem in masked_invitations:
-                    message.unlink()
-                    messages_deleted += 1
+        for invitation_id in _masked_in_outbox(conn, settings.outbox_dir):
+            (settings.outbox_dir / f"{invitation_id}.eml").unlink()
+            messages_deleted += 1
         deleted = {"stored_file": files_deleted, "outbox_message": messages_deleted}
         _log(conn, run_date, masked_at, cutoff, deleted)
         # Write the masked pages out now rather than at some later checkpoint.
@@ -180,6 +172,24 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
         messages_deleted,
     )
     return MaskSummary(cutoff, records, files_deleted, messages_deleted)
+
+
+def _masked_in_outbox(conn, outbox: Path) -> list[str]:
+    """The invitations with a message in `outbox` whose ledger record is masked. The outbox
+    holds about 3 months of messages, the ledger every invitation ever made: the folder's names
+    are looked up in the ledger, not the other way round."""
+    if not outbox.is_dir():
+        return []
+    with os.scandir(outbox) as entries:
+        names = [entry.name[: -len(".eml")] for entry in entries if entry.name.endswith(".eml")]
+    return [
+        row[0]
+        for row in conn.execute(
+            "select invitation_id from ledger.invitations"
+            " where masked_on is not null and invitation_id in (select unnest(?::varchar[]))",
+            [names],
+        ).fetchall()
+    ]
 
 
 def _log(conn, run_date: date, masked_at: datetime, cutoff: date, counts: dict[str, int]) -> None:
