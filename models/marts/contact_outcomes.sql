@@ -4,13 +4,19 @@
 -- the contacts still open.
 --
 -- Kept up to date rather than rebuilt: a build replaces the rows that can have changed since
--- the last one (its run date, L): the open contacts, those kept since L, and those delivered
--- again or masked since L. A full refresh builds every row the same way.
+-- the last one (its run date L, and the last delivery it had built): the open contacts, those
+-- delivered (again) since, and those masked or kept on or after L that the mart does not show
+-- masked or kept yet. A full refresh builds every row the same way.
 {{ config(
     materialized='incremental',
     unique_key='contact_event_id',
     incremental_strategy='delete+insert',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    pre_hook=[
+        "{% if is_incremental() %}"
+        "alter table {{ this }} add column if not exists ingestion_id integer"
+        "{% endif %}"
+    ]
 ) }}
 
 with
@@ -21,10 +27,6 @@ contacts as (
 
 contact_rows as (
     select * from {{ ref('base_contacts__events') }}
-),
-
-ingestions as (
-    select * from {{ ref('stg_landing__ingestions') }}
 ),
 
 open_outcomes as (
@@ -38,20 +40,60 @@ kept_outcomes as (
 last_build as (
     -- NULL on the first build and on a full refresh: every row is built
     {% if is_incremental() -%}
-        select max(evaluated_for_run_date) as run_date from {{ this }}
+        select
+            max(evaluated_for_run_date) as run_date,
+            -- every delivery up to this one had its contacts built (0 in a table made before
+            -- the column, which the pre-hook adds: every row is built again once)
+            coalesce(max(ingestion_id), 0) as ingestion_id
+        from {{ this }}
     {%- else -%}
-        select cast(null as date) as run_date
+        select
+            cast(null as date) as run_date,
+            0 as ingestion_id
     {%- endif %}
 ),
 
 contacts_changed_since as (
+    -- delivered (again) since
     select contact_rows.event_id
     from contact_rows
     cross join last_build
-    left join ingestions on contact_rows.ingestion_id = ingestions.ingestion_id
-    where
-        contact_rows.masked_on >= last_build.run_date
-        or ingestions.ingested_for_run_date >= last_build.run_date
+    where contact_rows.ingestion_id > last_build.ingestion_id
+    {% if is_incremental() -%}
+        union all
+        -- masked on or after L while the mart still shows the customer (the run of L masks
+        -- before it builds the mart, so most were shown masked by it)
+        select contact_rows.event_id
+        from contact_rows
+        cross join last_build
+        inner join {{ this }} as shown on contact_rows.event_id = shown.contact_event_id
+        where
+            contact_rows.masked_on >= last_build.run_date
+            and shown.customer_id is not null
+    {%- endif %}
+),
+
+shown_as_kept as (
+    -- Outcomes kept on or after L that the mart already shows: the run of L keeps outcomes
+    -- before it builds the mart, so most were; a second run of the same date may keep more.
+    {% if is_incremental() -%}
+        select kept_outcomes.contact_event_id
+        from kept_outcomes
+        cross join last_build
+        inner join {{ this }} as shown
+            on kept_outcomes.contact_event_id = shown.contact_event_id
+        where
+            kept_outcomes.decided_on >= last_build.run_date
+            and shown.evaluated_for_run_date = kept_outcomes.decided_on
+            and shown.outcome = kept_outcomes.outcome
+            and shown.invitation_id is not distinct from kept_outcomes.invitation_id
+            and shown.invitation_sent_on is not distinct from kept_outcomes.invitation_sent_on
+            and shown.blocking_invitation_id is not distinct from kept_outcomes.blocking_invitation_id
+            and shown.blocking_sent_on is not distinct from kept_outcomes.blocking_sent_on
+    {%- else -%}
+        select cast(null as varchar) as contact_event_id
+        where false
+    {%- endif %}
 ),
 
 kept_outcomes_to_build as (
@@ -60,26 +102,33 @@ kept_outcomes_to_build as (
     cross join last_build
     where
         last_build.run_date is null
-        or kept_outcomes.decided_on >= last_build.run_date
         or kept_outcomes.contact_event_id in (
             select contacts_changed_since.event_id from contacts_changed_since
+        )
+        or (
+            kept_outcomes.decided_on >= last_build.run_date
+            and kept_outcomes.contact_event_id not in (
+                select shown_as_kept.contact_event_id from shown_as_kept
+            )
         )
 ),
 
 outcomes as (
     select
-        contact_event_id,
-        customer_id,
-        contact_type,
-        occurred_at,
-        contact_date,
-        outcome,
-        invitation_id,
-        invitation_sent_on,
-        blocking_invitation_id,
-        blocking_sent_on,
-        run_date
+        open_outcomes.contact_event_id,
+        open_outcomes.customer_id,
+        open_outcomes.contact_type,
+        open_outcomes.occurred_at,
+        open_outcomes.contact_date,
+        open_outcomes.outcome,
+        open_outcomes.invitation_id,
+        open_outcomes.invitation_sent_on,
+        open_outcomes.blocking_invitation_id,
+        open_outcomes.blocking_sent_on,
+        open_outcomes.run_date,
+        contacts.ingestion_id
     from open_outcomes
+    inner join contacts on open_outcomes.contact_event_id = contacts.event_id
     union all
     select
         kept_outcomes.contact_event_id,
@@ -92,7 +141,8 @@ outcomes as (
         kept_outcomes.invitation_sent_on,
         kept_outcomes.blocking_invitation_id,
         kept_outcomes.blocking_sent_on,
-        kept_outcomes.decided_on as run_date
+        kept_outcomes.decided_on as run_date,
+        contacts.ingestion_id
     from kept_outcomes_to_build as kept_outcomes
     inner join contacts on kept_outcomes.contact_event_id = contacts.event_id
 ),
@@ -136,7 +186,8 @@ final as (
         invitation_sent_on,
         blocking_invitation_id,
         blocking_sent_on,
-        run_date as evaluated_for_run_date
+        run_date as evaluated_for_run_date,
+        ingestion_id
     from outcomes
 )
 

@@ -4,8 +4,8 @@ from the same raw tables and ledger holds.
 
 The week is what production sees: each morning's delivery lands before its run, KCM delivers a
 corrected response again, a source system delivers contacts again with other details (one
-already decided for good and masked, one still open), and masking clears records crossing the
-3-month line every day.
+already decided for good and masked, one still open), masking clears records crossing the
+3-month line every day, and the last date runs a second time after a late delivery.
 """
 
 from __future__ import annotations
@@ -68,6 +68,18 @@ def _correct_a_response(data: DataFolder, day: date) -> str:
     return response_id
 
 
+def _deliver_late(data: DataFolder, day: date) -> str:
+    """A delivery for `day` of a contact of three weeks before: past the catch-up bound."""
+    occurred = (day - timedelta(days=21)).isoformat()
+    data.land(
+        "contact_events",
+        f"contacts-{day}-late.csv",
+        CONTACT_HEADER + f"late-1,K0000002,claim_reported,{occurred}T10:00:00+01:00,"
+        "laat@example.nl,B. Laat,car,web\n",
+    )
+    return "late-1"
+
+
 @pytest.fixture(scope="module")
 def week(tmp_path_factory) -> tuple[DataFolder, list[str], str]:
     data = DataFolder(tmp_path_factory.mktemp("week"))
@@ -85,6 +97,16 @@ def week(tmp_path_factory) -> tuple[DataFolder, list[str], str]:
                 corrected = _correct_a_response(data, day)
             data.run(day.isoformat())
             day += timedelta(days=1)
+    # A second run of the last date, after a late delivery: that run keeps the contact's outcome.
+    late = _deliver_late(data, LAST)
+    data.run(LAST.isoformat())
+    assert data.query(
+        "select decided_on from ledger.contact_outcomes where contact_event_id = ?", [late]
+    ) == [(LAST,)]
+    assert data.query(
+        "select evaluated_for_run_date from marts.contact_outcomes where contact_event_id = ?",
+        [late],
+    ) == [(LAST,)]
     return data, redelivered, corrected
 
 
