@@ -4,9 +4,9 @@
 -- the contacts still open.
 --
 -- Kept up to date rather than rebuilt: a build replaces the rows that can have changed since
--- the last one (its run date L, and the last delivery it had built): the open contacts, those
--- delivered (again) since, and those masked or kept on or after L that the mart does not show
--- masked or kept yet. A full refresh builds every row the same way.
+-- the last one (when it ran, and the last delivery it had built): the open contacts, those
+-- delivered (again), masked or kept as decided since. A full refresh builds every row the same
+-- way.
 {{ config(
     materialized='incremental',
     unique_key='contact_event_id',
@@ -14,7 +14,8 @@
     on_schema_change='fail',
     pre_hook=[
         "{% if is_incremental() %}"
-        "alter table {{ this }} add column if not exists ingestion_id integer"
+        "alter table {{ this }} add column if not exists ingestion_id integer;"
+        "alter table {{ this }} add column if not exists built_at timestamp with time zone"
         "{% endif %}"
     ]
 ) }}
@@ -37,63 +38,49 @@ kept_outcomes as (
     select * from {{ ref('stg_ledger__contact_outcomes') }}
 ),
 
+maskings as (
+    select * from {{ ref('stg_privacy__maskings') }}
+),
+
 last_build as (
     -- NULL on the first build and on a full refresh: every row is built
     {% if is_incremental() -%}
         select
             max(evaluated_for_run_date) as run_date,
-            -- every delivery up to this one had its contacts built (0 in a table made before
-            -- the column, which the pre-hook adds: every row is built again once)
-            coalesce(max(ingestion_id), 0) as ingestion_id
+            -- every delivery up to this one had its contacts built; a table made before these
+            -- columns (the pre-hook adds them) has every row built again once
+            coalesce(max(ingestion_id), 0) as ingestion_id,
+            coalesce(
+                max(built_at), cast('1970-01-01 00:00:00+00' as timestamp with time zone)
+            ) as built_at
         from {{ this }}
     {%- else -%}
         select
             cast(null as date) as run_date,
-            0 as ingestion_id
+            0 as ingestion_id,
+            cast(null as timestamp with time zone) as built_at
     {%- endif %}
+),
+
+masked_since as (
+    -- the run dates whose masking of contacts came after the last build
+    select maskings.run_date
+    from maskings
+    cross join last_build
+    where
+        maskings.record_kind = 'contact_event'
+        and maskings.records_masked > 0
+        and maskings.masked_at > last_build.built_at
 ),
 
 contacts_changed_since as (
-    -- delivered (again) since
+    -- delivered (again) or masked since
     select contact_rows.event_id
     from contact_rows
     cross join last_build
-    where contact_rows.ingestion_id > last_build.ingestion_id
-    {% if is_incremental() -%}
-        union all
-        -- masked on or after L while the mart still shows the customer (the run of L masks
-        -- before it builds the mart, so most were shown masked by it)
-        select contact_rows.event_id
-        from contact_rows
-        cross join last_build
-        inner join {{ this }} as shown on contact_rows.event_id = shown.contact_event_id
-        where
-            contact_rows.masked_on >= last_build.run_date
-            and shown.customer_id is not null
-    {%- endif %}
-),
-
-shown_as_kept as (
-    -- Outcomes kept on or after L that the mart already shows: the run of L keeps outcomes
-    -- before it builds the mart, so most were; a second run of the same date may keep more.
-    {% if is_incremental() -%}
-        select kept_outcomes.contact_event_id
-        from kept_outcomes
-        cross join last_build
-        inner join {{ this }} as shown
-            on kept_outcomes.contact_event_id = shown.contact_event_id
-        where
-            kept_outcomes.decided_on >= last_build.run_date
-            and shown.evaluated_for_run_date = kept_outcomes.decided_on
-            and shown.outcome = kept_outcomes.outcome
-            and shown.invitation_id is not distinct from kept_outcomes.invitation_id
-            and shown.invitation_sent_on is not distinct from kept_outcomes.invitation_sent_on
-            and shown.blocking_invitation_id is not distinct from kept_outcomes.blocking_invitation_id
-            and shown.blocking_sent_on is not distinct from kept_outcomes.blocking_sent_on
-    {%- else -%}
-        select cast(null as varchar) as contact_event_id
-        where false
-    {%- endif %}
+    where
+        contact_rows.ingestion_id > last_build.ingestion_id
+        or contact_rows.masked_on in (select masked_since.run_date from masked_since)
 ),
 
 kept_outcomes_to_build as (
@@ -105,12 +92,8 @@ kept_outcomes_to_build as (
         or kept_outcomes.contact_event_id in (
             select contacts_changed_since.event_id from contacts_changed_since
         )
-        or (
-            kept_outcomes.decided_on >= last_build.run_date
-            and kept_outcomes.contact_event_id not in (
-                select shown_as_kept.contact_event_id from shown_as_kept
-            )
-        )
+        -- kept as decided since
+        or kept_outcomes.recorded_at > last_build.built_at
 ),
 
 outcomes as (
@@ -187,7 +170,8 @@ final as (
         blocking_invitation_id,
         blocking_sent_on,
         run_date as evaluated_for_run_date,
-        ingestion_id
+        ingestion_id,
+        {{ dbt.current_timestamp() }} as built_at
     from outcomes
 )
 

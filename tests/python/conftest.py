@@ -56,6 +56,7 @@ WHEN_WRITTEN = {
     "last_attempt_at",
     "masked_at",
     "recorded_at",
+    "built_at",
 }
 
 _SETTINGS = (
