@@ -19,6 +19,7 @@ from pathlib import Path
 
 from feedback.faults import crash_point
 from feedback.settings import Settings
+from feedback.transports import OutboxTransport
 from feedback.warehouse import connect, open_duckdb, path_literal
 
 log = logging.getLogger(__name__)
@@ -178,16 +179,12 @@ def _masked_in_outbox(conn, outbox: Path) -> list[str]:
     """The invitations with a message in `outbox` whose ledger record is masked. The outbox
     holds about 3 months of messages, the ledger every invitation ever made: the folder's names
     are looked up in the ledger, not the other way round."""
-    if not outbox.is_dir():
-        return []
-    with os.scandir(outbox) as entries:
-        names = [entry.name[: -len(".eml")] for entry in entries if entry.name.endswith(".eml")]
     return [
         row[0]
         for row in conn.execute(
             "select invitation_id from ledger.invitations"
             " where masked_on is not null and invitation_id in (select unnest(?::varchar[]))",
-            [names],
+            [sorted(OutboxTransport(outbox).holds())],
         ).fetchall()
     ]
 

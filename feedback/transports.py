@@ -73,12 +73,17 @@ class OutboxTransport:
         pass
 
     def holds(self) -> set[str]:
-        """The invitation ids written to the outbox; half-written files are removed."""
+        """The invitation ids written to the outbox; half-written files are removed. (The
+        outbox holds about 3 months of messages: its names are read once, without a Path
+        object per file.)"""
         if not self.outbox.is_dir():
             return set()
-        for partial in self.outbox.glob("*.eml.partial"):
-            partial.unlink(missing_ok=True)
-        return {path.stem for path in self.outbox.glob("*.eml")}
+        with os.scandir(self.outbox) as entries:
+            names = [entry.name for entry in entries]
+        for name in names:
+            if name.endswith(".eml.partial"):
+                (self.outbox / name).unlink(missing_ok=True)
+        return {name.removesuffix(".eml") for name in names if name.endswith(".eml")}
 
     def deliver(self, message: ComposedMessage, before_handover: Callable[[], None]) -> Reply:
         target = self.outbox / f"{message.invitation_id}.eml"
