@@ -122,6 +122,20 @@ def test_the_feedback_command_exits_with_the_status_of_main(tmp_path):
     assert command.stderr.startswith("feedback run refused: another feedback run is busy")
 
 
+def test_dbt_and_dagster_are_imported_once_and_set_aside_from_the_collector():
+    """A run's process imports dbt's and Dagster's modules once; the collector is back on
+    afterwards, and does not walk the objects they made (in a process of its own, as a run's)."""
+    check = (
+        "import gc; from feedback import cli; defs = cli._definitions(); frozen ="
+        " gc.get_freeze_count(); print(gc.isenabled(), frozen > 100_000,"
+        " cli._definitions() is defs, gc.get_freeze_count() == frozen)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert shown.stdout.split() == ["True", "True", "True", "True"]
+
+
 def test_a_new_days_run_reuses_dbts_parse_of_the_project_and_builds_for_its_date(data, monkeypatch):
     """Each run in production is a process of its own and reads dbt's saved parse of the
     project; the run date changing every day must not make dbt parse files again."""
