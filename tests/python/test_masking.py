@@ -16,6 +16,8 @@ import duckdb
 import pytest
 from conftest import CONTACT_HEADER, KCM_HEADER, invitation_id
 
+from feedback.warehouse import connect
+
 OLD_CONTACTS = (
     "event_id,customer_id,contact_type,occurred_at,email,customer_name,product,channel,notitie\n"
     "c-olga,cust-olga-7781,service_question,2026-03-01 10:00:00,olga.oud@example.nl,"
@@ -359,3 +361,37 @@ def test_a_masked_contact_keeps_the_outcome_the_rules_gave_it(data):
         "decided_on",
         "recorded_at",
     ]
+
+
+def test_a_warehouse_with_a_key_on_the_kept_outcomes_loses_the_key_and_keeps_the_rows(tmp_path):
+    """Warehouses made before kept ledger.contact_outcomes with a primary key, which made every
+    compaction rebuild its index; the first connection makes the table again without it."""
+    path = tmp_path / "warehouse.duckdb"
+    made_before = duckdb.connect(str(path))
+    made_before.execute(
+        "create schema ledger; create table ledger.contact_outcomes ("
+        " contact_event_id varchar primary key, outcome varchar not null, invitation_id varchar,"
+        " invitation_sent_on date, blocking_invitation_id varchar, blocking_sent_on date,"
+        " decided_on date not null, recorded_at timestamptz not null);"
+        " insert into ledger.contact_outcomes values"
+        " ('c1', 'invited', 'inv-1', '2026-03-02', null, null, '2026-04-30', now()),"
+        " ('c2', 'opted_out', null, null, null, null, '2026-04-30', now())"
+    )
+    rows = "select * from ledger.contact_outcomes order by 1"
+    kept = made_before.execute(rows).fetchall()
+    made_before.close()
+
+    constraints = (
+        "select constraint_type, constraint_column_names from duckdb_constraints()"
+        " where schema_name = 'ledger' and table_name = 'contact_outcomes' order by all"
+    )
+    for _ in range(2):
+        with connect(path) as conn:
+            assert conn.execute(rows).fetchall() == kept
+            assert conn.execute(constraints).fetchall() == [
+                ("NOT NULL", [column])
+                for column in ("contact_event_id", "decided_on", "outcome", "recorded_at")
+            ]
+            assert not conn.execute(
+                "select * from duckdb_tables() where table_name = 'contact_outcomes_keyed'"
+            ).fetchall()
