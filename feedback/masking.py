@@ -220,7 +220,6 @@ def compact_warehouse(settings: Settings) -> bool:
     # In memory: it spills where the warehouse's own connections do.
     conn = open_duckdb(temp_directory=f"{path}.tmp")
     try:
-        conn.execute("set enable_progress_bar = false")
         conn.execute(f"attach {path_literal(path)} as warehouse")
         conn.execute("checkpoint warehouse")
         conn.execute(f"attach {path_literal(fresh)} as compacted")

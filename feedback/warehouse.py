@@ -168,8 +168,11 @@ alter table ledger.invitations add column if not exists last_attempt_at timestam
 
 def open_duckdb(database: Path | str = ":memory:", **config: str) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection within the memory limit; past it, DuckDB spills to `<database>.tmp`
-    (or the `temp_directory` given)."""
-    return duckdb.connect(str(database), config={"memory_limit": memory_limit(), **config})
+    (or the `temp_directory` given). No progress bar: a long statement would draw one on the
+    terminal or in the run's log."""
+    conn = duckdb.connect(str(database), config={"memory_limit": memory_limit(), **config})
+    conn.execute("set enable_progress_bar = false")
+    return conn
 
 
 def path_literal(path: Path) -> str:
