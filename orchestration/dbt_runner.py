@@ -20,6 +20,9 @@ from dagster_dbt import DagsterDbtTranslator
 from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+from dbt.cli.main import dbtRunner
+from dbt_common.events.functions import msg_to_dict
 
 # The dbt project as parsed, per project folder: the models do not depend on the data folder
 # (the warehouse is always `warehouse.duckdb`, so relation names are the same in every one).
@@ -44,9 +47,6 @@ class DbtInProcess(dg.ConfigurableResource):
         """`dbt build ARGS` over the assets (and checks) the step has selected; dbt's state (its
         logs and compiled SQL) under `target_path`. Yields Dagster's events, then raises when a
         model or a test failed."""
-        from dbt.cli.main import dbtRunner
-        from dbt_common.events.functions import msg_to_dict
-
         # The selection of the step (a subset when started from the UI), as dagster-dbt makes it.
         params = get_updated_cli_invocation_params_for_context(context, {}, DagsterDbtTranslator())
         project = params.dbt_project
@@ -97,8 +97,6 @@ class DbtInProcess(dg.ConfigurableResource):
     def _manifest(project_dir: str, common: list[str]):
         """The project parsed once per process (dbt's partial parsing under the first data
         folder's state)."""
-        from dbt.cli.main import dbtRunner
-
         with _parsing:
             if project_dir not in _parsed:
                 with environment(**{RUN_DATE_VARIABLE: None}):
@@ -149,8 +147,6 @@ def _close_warehouse() -> None:
     """Close the warehouse file dbt opened. dbt-duckdb keeps it open in the process for the next
     build, but the steps after this one attach it, compact it and copy it, and a run leaves it
     closed."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
     with DuckDBConnectionManager._LOCK:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
