@@ -19,6 +19,7 @@ import pytest
 from conftest import CONTACT_HEADER, KCM_HEADER, DataFolder, dbt
 
 from feedback.synthetic import Population, SyntheticData
+from feedback.warehouse import connect
 
 FIRST, LAST = date(2026, 2, 2), date(2026, 2, 8)
 POPULATION = Population(customers=800, first_day=date(2025, 10, 1), last_day=LAST)
@@ -171,3 +172,32 @@ def test_the_incremental_tables_equal_a_full_rebuild(week, tmp_path, monkeypatch
     assert _kept_tables(rebuilt) == tables
     for table in tables:
         assert rebuilt.table(table) == data.table(table), table
+
+
+@pytest.mark.parametrize("stamp", ["the last build's", "an earlier one"])
+def test_a_contact_twice_in_the_outcomes_fails_the_unique_test_of_the_last_build(
+    week, tmp_path, monkeypatch, stamp
+):
+    """contact_outcomes' unique test reads the keys the last build wrote: a second row of one
+    of them fails it, whether stamped with that build or an earlier one."""
+    data, _, _ = week
+    copy = DataFolder(tmp_path)
+    shutil.copyfile(data.root / "warehouse.duckdb", copy.root / "warehouse.duckdb")
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(copy.root))
+    monkeypatch.setenv("FEEDBACK_RUN_DATE", LAST.isoformat())
+    unique_test = ["test", "--quiet", "--select", "contact_outcomes,test_name:unique_where_rebuilt"]
+
+    passed = dbt(unique_test, tmp_path / "dbt")
+    assert passed.success, passed.exception
+    assert [result.status for result in passed.result.results] == ["pass"]
+
+    built_at = "built_at" if stamp == "the last build's" else "built_at - interval 1 day"
+    with connect(copy.root / "warehouse.duckdb") as conn:
+        conn.execute(
+            f"insert into marts.contact_outcomes by name select * replace ({built_at} as built_at)"
+            " from marts.contact_outcomes"
+            " where built_at = (select max(built_at) from marts.contact_outcomes) limit 1"
+        )
+    failed = dbt(unique_test, tmp_path / "dbt")
+    assert not failed.success
+    assert [(result.status, result.failures) for result in failed.result.results] == [("fail", 1)]
