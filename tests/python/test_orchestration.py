@@ -203,6 +203,22 @@ def test_mart_columns_the_contracts_keep_from_null_are_not_null_in_the_warehouse
     )
     assert len(declared) > 10
     assert declared <= set(enforced)
+    # So do their `check` and `primary_key` constraints for accepted values and uniqueness.
+    checks = {
+        (model["name"], constraint["type"])
+        for model in marts["models"]
+        for column in model.get("columns", [])
+        for constraint in column.get("constraints", [])
+        if constraint["type"] in ("check", "primary_key")
+    }
+    kinds = {"check": "CHECK", "primary_key": "PRIMARY KEY"}
+    assert {(table, kinds[kind]) for table, kind in checks} <= set(
+        data.query(
+            "select table_name, constraint_type from duckdb_constraints()"
+            " where schema_name = 'marts'"
+        )
+    )
+    assert len(checks) == 3
 
 
 def test_a_failing_dbt_build_fails_the_run_before_anything_is_sent(data):
