@@ -9,3 +9,29 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#- When an incremental mart's last build ran: the latest `built_at` of its rows. A build takes
+    on what was delivered, masked or changed after it. NULL on the first build and on a full
+    refresh, when every row is built; a table made before the column (its pre-hook adds it) has
+    every row built again once. -#}
+{% macro last_built_at() -%}
+    {%- if is_incremental() -%}
+        (
+            select
+                coalesce(
+                    max(built_at),
+                    cast('1970-01-01 00:00:00+00' as timestamp with time zone)
+                )
+            from {{ this }}
+        )
+    {%- else -%}
+        cast(null as timestamp with time zone)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The pre-hook of a mart kept by `built_at`: the column added to a table made before it. -#}
+{% macro add_built_at() -%}
+    {%- if is_incremental() -%}
+        alter table {{ this }} add column if not exists built_at timestamp with time zone
+    {%- endif -%}
+{%- endmacro %}
