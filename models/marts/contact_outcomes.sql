@@ -14,9 +14,9 @@
     on_schema_change='fail',
     pre_hook=[
         "{% if is_incremental() %}"
-        "alter table {{ this }} add column if not exists ingestion_id integer;"
-        "alter table {{ this }} add column if not exists built_at timestamp with time zone"
-        "{% endif %}"
+        "alter table {{ this }} add column if not exists ingestion_id integer"
+        "{% endif %}",
+        "{{ add_built_at() }}"
     ]
 ) }}
 
@@ -50,15 +50,13 @@ last_build as (
             -- every delivery up to this one had its contacts built; a table made before these
             -- columns (the pre-hook adds them) has every row built again once
             coalesce(max(ingestion_id), 0) as ingestion_id,
-            coalesce(
-                max(built_at), cast('1970-01-01 00:00:00+00' as timestamp with time zone)
-            ) as built_at
+            {{ last_built_at() }} as built_at
         from {{ this }}
     {%- else -%}
         select
             cast(null as date) as run_date,
             0 as ingestion_id,
-            cast(null as timestamp with time zone) as built_at
+            {{ last_built_at() }} as built_at
     {%- endif %}
 ),
 
