@@ -35,3 +35,15 @@
         alter table {{ this }} add column if not exists built_at timestamp with time zone
     {%- endif -%}
 {%- endmacro %}
+
+{#- The run dates whose masking of `record_kind` was logged after the mart's last build, from
+    `maskings` (stg_privacy__maskings as the model imports it): their records are built again.
+    None on a first build or a full refresh, when every row is. -#}
+{% macro run_dates_masked_since_last_build(maskings, record_kind) -%}
+    select {{ maskings }}.run_date
+    from {{ maskings }}
+    where
+        {{ maskings }}.record_kind = '{{ record_kind }}'
+        and {{ maskings }}.records_masked > 0
+        and {{ maskings }}.masked_at > {{ last_built_at() }}
+{%- endmacro %}

@@ -61,14 +61,7 @@ last_build as (
 ),
 
 masked_since as (
-    -- the run dates whose masking of contacts came after the last build
-    select maskings.run_date
-    from maskings
-    cross join last_build
-    where
-        maskings.record_kind = 'contact_event'
-        and maskings.records_masked > 0
-        and maskings.masked_at > last_build.built_at
+    {{ run_dates_masked_since_last_build('maskings', 'contact_event') }}
 ),
 
 contacts_changed_since as (

@@ -34,14 +34,7 @@ last_build as (
 ),
 
 masked_since as (
-    -- the run dates whose masking of responses came after the last build
-    select maskings.run_date
-    from maskings
-    cross join last_build
-    where
-        maskings.record_kind = 'kcm_response'
-        and maskings.records_masked > 0
-        and maskings.masked_at > last_build.built_at
+    {{ run_dates_masked_since_last_build('maskings', 'kcm_response') }}
 ),
 
 responses_masked_since as (
