@@ -137,9 +137,9 @@ def _definitions():
     try:
         from orchestration.definitions import defs
     finally:
-        gc.enable()
-    if first:
-        gc.freeze()
+        if first:
+            gc.enable()
+            gc.freeze()
     return defs
 
 

@@ -186,9 +186,9 @@ def test_the_quarter_job_executes_in_process_and_publishes(data, monkeypatch):
     ) == [("2026-Q1", Decimal("7.5"), date(2026, 4, 1), 2)]
 
 
-def test_mart_columns_the_contracts_keep_from_null_are_not_null_in_the_warehouse(data):
-    """The marts' `not_null` constraints stand in for `not_null` data tests: DuckDB checks them
-    as each table is built."""
+def test_the_constraints_the_marts_contracts_declare_are_in_the_warehouse(data):
+    """The marts' `not_null`, `check` and `primary_key` constraints stand in for `not_null`,
+    `accepted_values` and `unique` data tests: DuckDB checks them as each table is built."""
     data.run("2026-03-02")
     marts = yaml.safe_load((REPO_ROOT / "models" / "marts" / "_marts__models.yml").read_text())
     declared = {
@@ -203,7 +203,6 @@ def test_mart_columns_the_contracts_keep_from_null_are_not_null_in_the_warehouse
     )
     assert len(declared) > 10
     assert declared <= set(enforced)
-    # So do their `check` and `primary_key` constraints for accepted values and uniqueness.
     checks = {
         (model["name"], constraint["type"])
         for model in marts["models"]
