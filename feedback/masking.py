@@ -26,69 +26,86 @@ log = logging.getLogger(__name__)
 
 EXPIRED = "intermediate.int_personal_data__expired"
 
+
+@dataclass(frozen=True)
+class _MaskedTable:
+    """A table holding records of one kind: how its rows match `expired`, and what masking sets
+    (expressions over `expired`; `$run_date` is the run's date)."""
+
+    record_kind: str
+    table: str
+    match: dict[str, str]
+    cleared: dict[str, str]
+
+    def update(self) -> str:
+        """The UPDATE, applied in the table's row order. DuckDB applies an UPDATE ... FROM in
+        the order the join yields the rows; in the order of `expired`, a varchar set on rows
+        scattered over a table whose order differs (a staging table) took 16 s for 1.5 million
+        comments against 0.5 s in row order."""
+        matched = " and ".join(
+            f"target.{column} = expired.{key}" for column, key in self.match.items()
+        )
+        return f"""
+            update {self.table} as target
+            set {", ".join(f"{column} = changes.{column}" for column in self.cleared)}
+            from (
+                select
+                    target.rowid as target_row,
+                    {", ".join(f"{value} as {column}" for column, value in self.cleared.items())}
+                from {self.table} as target
+                inner join expired
+                    on expired.record_kind = '{self.record_kind}' and {matched}
+                order by target_row
+            ) as changes
+            where target.rowid = changes.target_row
+        """
+
+
+_RAW_ROW = {"_ingestion_id": "ingestion_id", "_line_number": "line_number"}
+_STAGED_ROW = {"ingestion_id": "ingestion_id", "line_number": "line_number"}
+_CLEARED_CONTACT = {"customer_id": "null", "email": "null", "customer_name": "null"}
+_REDACTED_COMMENT = {"comment": "expired.redacted_comment"}
+
 # Per record kind, the tables that hold it: the raw tables and the ledger, and the staging
 # tables dbt keeps up to date from the raw ones (a day's build adds to them; it does not rebuild
 # them from the masked raw rows).
-_UPDATES = {
-    "contact_event": (
-        """
-        update raw.contact_events as target
-        set customer_id = null, email = null, customer_name = null, _extra_columns = null,
-            _masked_on = $run_date
-        from expired
-        where expired.record_kind = 'contact_event'
-            and target._ingestion_id = expired.ingestion_id
-            and target._line_number = expired.line_number
-        """,
-        """
-        update staging.stg_contacts__events as target
-        set customer_id = null, email = null, customer_name = null
-        from expired
-        where expired.record_kind = 'contact_event'
-            and target.ingestion_id = expired.ingestion_id
-            and target.line_number = expired.line_number
-        """,
+_MASKED_TABLES = (
+    _MaskedTable(
+        "contact_event",
+        "raw.contact_events",
+        _RAW_ROW,
+        {**_CLEARED_CONTACT, "_extra_columns": "null", "_masked_on": "$run_date"},
     ),
-    "kcm_response": (
-        """
-        update raw.kcm_responses as target
-        set comment = expired.redacted_comment,
-            _extra_columns = expired.redacted_extra_answers,
-            _masked_on = $run_date
-        from expired
-        where expired.record_kind = 'kcm_response'
-            and target._ingestion_id = expired.ingestion_id
-            and target._line_number = expired.line_number
-        """,
-        """
-        update staging.stg_kcm__responses as target
-        set comment = expired.redacted_comment, extra_answers = expired.redacted_extra_answers
-        from expired
-        where expired.record_kind = 'kcm_response'
-            and target.ingestion_id = expired.ingestion_id
-            and target.line_number = expired.line_number
-        """,
+    _MaskedTable("contact_event", "staging.stg_contacts__events", _STAGED_ROW, _CLEARED_CONTACT),
+    _MaskedTable(
+        "kcm_response",
+        "raw.kcm_responses",
+        _RAW_ROW,
+        {
+            **_REDACTED_COMMENT,
+            "_extra_columns": "expired.redacted_extra_answers",
+            "_masked_on": "$run_date",
+        },
     ),
-    "unreadable_row": (
-        """
-        update raw.unreadable_rows as target
-        set row_text = null, _masked_on = $run_date
-        from expired
-        where expired.record_kind = 'unreadable_row'
-            and target._ingestion_id = expired.ingestion_id
-            and target._line_number = expired.line_number
-        """,
+    _MaskedTable(
+        "kcm_response",
+        "staging.stg_kcm__responses",
+        _STAGED_ROW,
+        {**_REDACTED_COMMENT, "extra_answers": "expired.redacted_extra_answers"},
     ),
-    "invitation": (
-        """
-        update ledger.invitations as target
-        set customer_id = null, email = null, customer_name = null, masked_on = $run_date
-        from expired
-        where expired.record_kind = 'invitation'
-            and target.invitation_id = expired.invitation_id
-        """,
+    _MaskedTable(
+        "unreadable_row",
+        "raw.unreadable_rows",
+        _RAW_ROW,
+        {"row_text": "null", "_masked_on": "$run_date"},
     ),
-}
+    _MaskedTable(
+        "invitation",
+        "ledger.invitations",
+        {"invitation_id": "invitation_id"},
+        {**_CLEARED_CONTACT, "masked_on": "$run_date"},
+    ),
+)
 
 # Stored deliveries to delete: a quarantined file past the cutoff, or a loaded one any of whose
 # rows is masked (its rows stay in the raw tables). Derived from state, so a run that stopped
@@ -137,12 +154,13 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
                 "select record_kind, count(*) from expired group by record_kind"
             ).fetchall()
         )
-        records = {kind: counts.get(kind, 0) for kind in (*_UPDATES, "quarantined_file")}
+        kinds = dict.fromkeys(table.record_kind for table in _MASKED_TABLES)
+        records = {kind: counts.get(kind, 0) for kind in (*kinds, "quarantined_file")}
         conn.begin()
-        for statements in _UPDATES.values():
-            for statement in statements:
-                parameters = {"run_date": run_date} if "$run_date" in statement else {}
-                conn.execute(statement, parameters)
+        for masked in _MASKED_TABLES:
+            statement = masked.update()
+            parameters = {"run_date": run_date} if "$run_date" in statement else {}
+            conn.execute(statement, parameters)
         _log(conn, run_date, masked_at, cutoff, records)
         conn.commit()
 
