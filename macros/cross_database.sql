@@ -58,3 +58,18 @@
 {% macro days_before(date_expr, days) -%}
     cast({{ dbt.dateadd('day', -days, date_expr) }} as date)
 {%- endmacro %}
+
+{#- Written between a CTE's name and its body (`name as {{ inlined() }} (...)`): the engine
+    plans a CTE that is read more than once into each query that reads it, rather than computing
+    it once whole into a buffer. DuckDB's buffer is a wall for the filters and the columns the
+    reader wants: the invitation rules over 10 million contacts took 20 s with it against 7.5 s
+    inlined. Engines without the keyword decide themselves. -#}
+{% macro inlined() -%}
+    {{ return(adapter.dispatch('inlined', 'feedback_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__inlined() -%}{%- endmacro %}
+
+{% macro duckdb__inlined() -%}
+    not materialized
+{%- endmacro %}

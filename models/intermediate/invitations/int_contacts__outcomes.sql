@@ -25,7 +25,7 @@ ingestions as (
     select * from {{ ref('stg_landing__ingestions') }}
 ),
 
-invitations as (
+invitations as {{ inlined() }} (
     select * from {{ ref('stg_ledger__invitations') }}
 ),
 
@@ -34,7 +34,7 @@ invitations_emailed as (
     where is_emailed
 ),
 
-contacts_with_facts as (
+contacts_with_facts as {{ inlined() }} (
     select
         contacts.event_id as contact_event_id,
         contacts.customer_id,
@@ -86,7 +86,7 @@ blocking_invitations as (
     group by contacts_with_facts.contact_event_id
 ),
 
-classified as (
+classified as {{ inlined() }} (
     select
         contacts_with_facts.*,
         own_invitations.invitation_id as own_invitation_id,
