@@ -14,20 +14,8 @@ events as (
     where rejection_reason is null and {{ loaded_since_last_build() }}
 ),
 
-ranked_deliveries as (
-    -- files load in name order, so a later delivery of an event replaces an earlier one
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by ingestion_id desc, line_number desc
-        ) as delivery_rank
-    from events
-),
-
 latest_delivery as (
-    select * from ranked_deliveries
-    where delivery_rank = 1
+    {{ latest_delivery('events', 'event_id') }}
 ),
 
 final as (

@@ -14,20 +14,9 @@ responses as (
     where rejection_reason is null and {{ loaded_since_last_build() }}
 ),
 
-ranked_deliveries as (
-    -- KCM redelivers corrected answers under the same response_id
-    select
-        *,
-        row_number() over (
-            partition by response_id
-            order by ingestion_id desc, line_number desc
-        ) as delivery_rank
-    from responses
-),
-
 latest_delivery as (
-    select * from ranked_deliveries
-    where delivery_rank = 1
+    -- KCM redelivers corrected answers under the same response_id
+    {{ latest_delivery('responses', 'response_id') }}
 ),
 
 final as (
