@@ -22,7 +22,8 @@
 
 with
 
-contacts as (
+contacts as {{ inlined() }} (
+    -- read by both halves of `outcomes`, each for the few rows it builds
     select * from {{ ref('stg_contacts__events') }}
 ),
 
