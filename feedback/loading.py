@@ -223,6 +223,19 @@ def _invalid_utf8_at(decoder, chunk: bytes, offset: int, final: bool = False) ->
     return None
 
 
+def _ordinal(conn, table: str) -> str:
+    """An expression numbering the rows of `table` 1, 2, 3, ... in row id order. A table made by
+    one statement holds its rows under consecutive row ids, so the number is the row id's offset;
+    a window would sort the whole table for it (14 of 21 s for a delivery of 10 million rows),
+    and is left for row ids with gaps."""
+    first, last, count = conn.execute(
+        f"select min(rowid), max(rowid), count(*) from {table}"
+    ).fetchone()
+    if count and last - first + 1 == count:
+        return f"rowid - {first} + 1"
+    return "row_number() over (order by rowid)"
+
+
 def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: int, loaded_at):
     """Read one delivery with DuckDB's CSV reader; returns (records read, unreadable records)."""
     if scan.blank:
@@ -277,18 +290,8 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
         else "null::json"
     )
     # The reader reports unreadable records by line (header = line 1, one line per record);
-    # the readable ones, in file order, take the other line numbers. A table made by one
-    # statement holds its rows in file order under consecutive row ids, so the ordinal is the
-    # row id's offset; numbering them with a window would sort the whole delivery (14 of 21 s at
-    # 10 million rows), which is left for row ids with gaps.
-    first, last, count = conn.execute(
-        "select min(rowid), max(rowid), count(*) from delivery"
-    ).fetchone()
-    ordinal = (
-        f"rowid - {first} + 1"
-        if count and last - first + 1 == count
-        else "row_number() over (order by rowid)"
-    )
+    # the readable ones, in file order, take the other line numbers.
+    ordinal = _ordinal(conn, "delivery")
     conn.execute(
         f"""
         insert into raw.{source.name} by name

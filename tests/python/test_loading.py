@@ -2,11 +2,12 @@
 
 import hashlib
 
+import duckdb
 from conftest import CONTACT_HEADER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedback.loading import _scan
+from feedback.loading import _ordinal, _scan
 
 KCM_FILE = (
     "\ufeffresponse_id;invitation_id;questionnaire_id;completed_at;grade;comment;q_service;q_extra\r\n"
@@ -151,3 +152,21 @@ def test_a_file_read_in_chunks_is_judged_as_if_read_whole(
     assert scan.sha256 == hashlib.sha256(text).hexdigest()
     assert scan.blank == (not text.strip())
     assert scan.invalid_byte_at == invalid_at
+
+
+def test_rows_are_numbered_in_row_id_order_with_or_without_gaps_in_the_ids():
+    """A delivery's rows are numbered by their row ids (no sort) when the ids have no gaps, as
+    in a table one statement made, and by a window over them otherwise."""
+    conn = duckdb.connect()
+    conn.execute("create table rows as select 'r' || i as name from range(1, 8) as t(i)")
+    conn.execute("delete from rows where name in ('r1', 'r4')")
+    conn.execute("create table dense as select * from rows")
+    conn.execute("create table empty as select * from rows limit 0")
+    for table in ("rows", "dense"):
+        ordinal = _ordinal(conn, table)
+        assert ("row_number" in ordinal) == (table == "rows")
+        numbered = conn.execute(
+            f"select name, {ordinal} as ordinal from {table} order by ordinal"
+        ).fetchall()
+        assert numbered == [("r2", 1), ("r3", 2), ("r5", 3), ("r6", 4), ("r7", 5)]
+    assert conn.execute(f"select {_ordinal(conn, 'empty')} from empty").fetchall() == []
