@@ -25,7 +25,7 @@ ingestions as (
     select * from {{ ref('stg_landing__ingestions') }}
 ),
 
-invitations as {{ inlined() }} (
+invitations as (
     select * from {{ ref('stg_ledger__invitations') }}
 ),
 
@@ -34,7 +34,7 @@ invitations_emailed as (
     where is_emailed
 ),
 
-contacts_with_facts as {{ inlined() }} (
+contacts_with_facts as (
     select
         contacts.event_id as contact_event_id,
         contacts.customer_id,
