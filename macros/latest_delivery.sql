@@ -1,7 +1,8 @@
 {#- The rows of `rows` (a CTE of delivered rows with ingestion_id and line_number) that are the
     latest delivery of their `key`: files load in name order, so a later delivery of a row
-    replaces an earlier one. Only keys delivered more than once are ranked; ranking every row
-    sorted the whole delivery, 6 of 9 s for a history of 10 million contacts. -#}
+    replaces an earlier one. Only keys delivered more than once are ranked: ranking every row
+    sorts the whole delivery (over a history of 10 million contacts the staging query took
+    11.4 s so, 8.8 s this way). -#}
 {% macro latest_delivery(rows, key) -%}
     with repeated_keys as (
         select {{ key }}
