@@ -30,7 +30,8 @@ EXPIRED = "intermediate.int_personal_data__expired"
 @dataclass(frozen=True)
 class _MaskedTable:
     """A table holding records of one kind: how its rows match `expired`, and what masking sets
-    (expressions over `expired`; `$run_date` is the run's date)."""
+    (expressions over `expired` and the row as it was, `target`; `$run_date` is the run's
+    date)."""
 
     record_kind: str
     table: str
@@ -74,7 +75,12 @@ _MASKED_TABLES = (
         "contact_event",
         "raw.contact_events",
         _RAW_ROW,
-        {**_CLEARED_CONTACT, "_extra_columns": "null", "_masked_on": "$run_date"},
+        {
+            **_CLEARED_CONTACT,
+            "_extra_columns": "null",
+            "_masked_on": "$run_date",
+            "_delivered_without_customer_id": "nullif(trim(target.customer_id), '') is null",
+        },
     ),
     _MaskedTable("contact_event", "staging.stg_contacts__events", _STAGED_ROW, _CLEARED_CONTACT),
     _MaskedTable(

@@ -54,7 +54,10 @@ create table if not exists raw.contact_events (
     customer_name varchar,
     product varchar,
     channel varchar,
-    {_ROW_META}
+    {_ROW_META},
+    -- set by masking, which empties the customer id: whether the row came without one, so
+    -- that staging still rejects it (a masked row's empty customer id is no fault of the row)
+    _delivered_without_customer_id boolean
 );
 
 create table if not exists raw.kcm_responses (
@@ -163,6 +166,7 @@ alter table ledger.invitations add column if not exists customer_key varchar;
 alter table ledger.invitations add column if not exists attempts integer default 0;
 alter table ledger.invitations add column if not exists last_reply_code integer;
 alter table ledger.invitations add column if not exists last_attempt_at timestamptz;
+alter table raw.contact_events add column if not exists _delivered_without_customer_id boolean;
 """
 
 

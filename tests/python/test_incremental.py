@@ -4,8 +4,9 @@ from the same raw tables and ledger holds.
 
 The week is what production sees: each morning's delivery lands before its run, KCM delivers a
 corrected response again, a source system delivers contacts again with other details (one
-already decided for good and masked, one still open), masking clears records crossing the
-3-month line every day, and the last date runs a second time after a late delivery.
+already decided for good and masked, one still open), a contact without a customer id is
+rejected and masked, masking clears records crossing the 3-month line every day, and the last
+date runs a second time after a late delivery.
 """
 
 from __future__ import annotations
@@ -69,6 +70,17 @@ def _correct_a_response(data: DataFolder, day: date) -> str:
     return response_id
 
 
+def _deliver_without_customer(data: DataFolder) -> str:
+    """A contact of October without a customer id: rejected, and masked on the first run."""
+    data.land(
+        "contact_events",
+        "contacts-october-no-customer.csv",
+        CONTACT_HEADER + "nocustomer-1,,claim_reported,2025-10-20T10:00:00+02:00,"
+        "zonder@example.nl,C. Zonder,car,web\n",
+    )
+    return "nocustomer-1"
+
+
 def _deliver_late(data: DataFolder, day: date) -> str:
     """A delivery for `day` of a contact of three weeks before: past the catch-up bound."""
     occurred = (day - timedelta(days=21)).isoformat()
@@ -89,7 +101,16 @@ def week(tmp_path_factory) -> tuple[DataFolder, list[str], str]:
     corrected = ""
     with SyntheticData(POPULATION) as synthetic:
         synthetic.write(landing, POPULATION.first_day + timedelta(days=1), FIRST, one_file=True)
+        without_customer = _deliver_without_customer(data)
         data.run(FIRST.isoformat())
+        # rejected for good: masking emptied its e-mail and name, not its reason
+        assert data.query(
+            "select raw.email, raw._masked_on, rejected.rejection_reason"
+            " from raw.contact_events as raw inner join staging.stg_landing__rejected_rows"
+            " as rejected on raw._ingestion_id = rejected.ingestion_id"
+            " and raw._line_number = rejected.line_number where raw.event_id = ?",
+            [without_customer],
+        ) == [(None, FIRST, "missing customer_id")]
         day = FIRST + timedelta(days=1)
         while day <= LAST:
             synthetic.write(landing, day, day)

@@ -22,6 +22,7 @@ typed as (
         _line_number as line_number,
         _loaded_at as loaded_at,
         _masked_on as masked_on,
+        _delivered_without_customer_id as delivered_without_customer_id,
         {{ row_as_json([
             'event_id',
             'customer_id',
@@ -40,8 +41,12 @@ checked as (
         *,
         case
             when event_id is null then 'missing event_id'
-            -- masking empties the customer id of old rows; that is no fault of the row
-            when customer_id is null and masked_on is null then 'missing customer_id'
+            -- masking empties the customer id of old rows; that is no fault of the row, unless
+            -- it came without one
+            when
+                customer_id is null
+                and (masked_on is null or delivered_without_customer_id)
+                then 'missing customer_id'
             when contact_type is null then 'missing contact_type'
             when occurred_at_text is null then 'missing occurred_at'
             when occurred_at is null then 'occurred_at is not an ISO 8601 timestamp'
