@@ -16,13 +16,17 @@ from datetime import date
 from feedback.settings import Settings
 from feedback.warehouse import connect
 
+# With each kept outcome, what the rules had seen: the catch-up bound of the date and the last
+# contact delivery in staging. Every contact inside both was decided and is kept now, which lets
+# the rules leave them out before looking them up in the kept outcomes.
 _KEEP_DECIDED = """
     insert into ledger.contact_outcomes
         (contact_event_id, outcome, invitation_id, invitation_sent_on, blocking_invitation_id,
-         blocking_sent_on, decided_on, recorded_at)
+         blocking_sent_on, decided_on, recorded_at, catch_up_bound, seen_through_ingestion_id)
     select
         contact_event_id, outcome, invitation_id, invitation_sent_on, blocking_invitation_id,
-        blocking_sent_on, run_date, now()
+        blocking_sent_on, run_date, now(), catch_up_bound,
+        (select max(ingestion_id) from staging.stg_contacts__events)
     from intermediate.int_contacts__outcomes
     where is_decided
 """

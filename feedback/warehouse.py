@@ -136,7 +136,12 @@ create table if not exists ledger.contact_outcomes (
     blocking_invitation_id varchar,
     blocking_sent_on date,
     decided_on date not null,
-    recorded_at timestamptz not null
+    recorded_at timestamptz not null,
+    -- what the rules had seen when they kept it: every contact dated before `catch_up_bound`
+    -- and delivered up to `seen_through_ingestion_id` was decided then, and kept by then, so a
+    -- later day looks up only the contacts outside that (NULL on rows kept before these columns)
+    catch_up_bound date,
+    seen_through_ingestion_id integer
 );
 -- Every publication of a quarter's figure, written once by the run that published it: a
 -- published figure stands, whatever is delivered for its quarter later.
@@ -167,6 +172,8 @@ alter table ledger.invitations add column if not exists attempts integer default
 alter table ledger.invitations add column if not exists last_reply_code integer;
 alter table ledger.invitations add column if not exists last_attempt_at timestamptz;
 alter table raw.contact_events add column if not exists _delivered_without_customer_id boolean;
+alter table ledger.contact_outcomes add column if not exists catch_up_bound date;
+alter table ledger.contact_outcomes add column if not exists seen_through_ingestion_id integer;
 """
 
 
@@ -202,7 +209,9 @@ def _drop_contact_outcomes_key(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("begin")
     conn.execute("alter table ledger.contact_outcomes rename to contact_outcomes_keyed")
     conn.execute(DDL)
-    conn.execute("insert into ledger.contact_outcomes select * from ledger.contact_outcomes_keyed")
+    conn.execute(
+        "insert into ledger.contact_outcomes by name select * from ledger.contact_outcomes_keyed"
+    )
     conn.execute("drop table ledger.contact_outcomes_keyed")
     conn.execute("commit")
 

@@ -34,6 +34,15 @@
     min_by({{ value }}, {{ ordering }})
 {%- endmacro %}
 
+{#- The `value` of the row with the largest `ordering` in a group (an aggregate). -#}
+{% macro arg_max(value, ordering) -%}
+    {{ return(adapter.dispatch('arg_max', 'feedback_warehouse')(value, ordering)) }}
+{%- endmacro %}
+
+{% macro duckdb__arg_max(value, ordering) -%}
+    max_by({{ value }}, {{ ordering }})
+{%- endmacro %}
+
 {#- A row's columns as one JSON object: `columns` under their own names, and `renamed` as
     {key: expression}. -#}
 {% macro row_as_json(columns, renamed={}) -%}

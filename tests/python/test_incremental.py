@@ -173,6 +173,12 @@ def test_the_week_has_what_the_comparison_needs(week):
         != [(int(delivered),)]
     )
     assert {"staging.stg_contacts__events", "marts.contact_outcomes"} <= set(_kept_tables(data))
+    # each keep says what it covered: its date's catch-up bound, and the deliveries staged then
+    # (the late contact came in the last one)
+    assert data.query(
+        "select decided_on - catch_up_bound, max(seen_through_ingestion_id)"
+        " from ledger.contact_outcomes group by all"
+    ) == [(14, data.query("select max(ingestion_id) from staging.stg_contacts__events")[0][0])]
 
 
 def test_the_incremental_tables_equal_a_full_rebuild(week, tmp_path, monkeypatch):

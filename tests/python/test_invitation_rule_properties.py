@@ -154,7 +154,7 @@ def invitations_sent(
         if contact_rows:
             conn.executemany(
                 "insert into raw.contact_events values (?, ?, ?, ?, ?, 'Naam', 'auto', 'web',"
-                " 1, 'contacts.csv', ?, now(), null, null)",
+                " 1, 'contacts.csv', ?, now(), null, null, null)",
                 contact_rows,
             )
         if opted_out:

@@ -4,13 +4,36 @@
 -- work covers the contacts still open, not the whole history.
 with
 
-kept_outcomes as (
+kept_outcomes as {{ inlined() }} (
     select * from {{ ref('stg_ledger__contact_outcomes') }}
 ),
 
+last_keep as (
+    -- every contact the rules had seen when they last kept outcomes (delivered up to then) and
+    -- dated before that date's catch-up bound was decided and kept. One row; NULLs when no
+    -- keep recorded it. (Of two keeps with one bound, either one's delivery is right.)
+    select
+        max(catch_up_bound) as catch_up_bound,
+        {{ arg_max('seen_through_ingestion_id', 'catch_up_bound') }} as seen_through_ingestion_id
+    from kept_outcomes
+),
+
 contacts as (
-    select * from {{ ref('stg_contacts__events') }}
-    where event_id not in (select kept_outcomes.contact_event_id from kept_outcomes)
+    -- the contacts still open. Those the last keep covered are left out before the lookup in
+    -- the kept outcomes, which then reads a few days of contacts rather than the history.
+    select stg_contacts.*
+    from {{ ref('stg_contacts__events') }} as stg_contacts
+    cross join last_keep
+    where
+        not coalesce(
+            stg_contacts.contact_date < last_keep.catch_up_bound
+            and stg_contacts.ingestion_id <= last_keep.seen_through_ingestion_id,
+            false
+        )
+        and not exists (
+            select 1 from kept_outcomes
+            where kept_outcomes.contact_event_id = stg_contacts.event_id
+        )
 ),
 
 questionnaires as (
@@ -48,6 +71,8 @@ contacts_with_facts as (
         questionnaires.survey_link,
         ingestions.ingested_for_run_date as loaded_for_run_date,
         {{ run_date() }} as run_date,
+        -- a contact dated before this is not invited any more
+        {{ days_before(run_date(), var('catch_up_days')) }} as catch_up_bound,
         questionnaires.questionnaire_id is not null as is_surveyed_type,
         {{ is_valid_email('contacts.email') }} as has_valid_email,
         opt_outs.customer_key is not null as is_opted_out
@@ -114,8 +139,7 @@ classified as {{ inlined() }} (
                 then 'later_contact_chosen'
             when blocking_invitations.blocking_sent_on > contacts_with_facts.contact_date
                 then 'emailed_after_contact'
-            when contacts_with_facts.contact_date
-                < {{ days_before('contacts_with_facts.run_date', var('catch_up_days')) }}
+            when contacts_with_facts.contact_date < contacts_with_facts.catch_up_bound
                 then 'past_catch_up_bound'
             else 'eligible'
         end as rule_outcome
@@ -169,7 +193,8 @@ final as (
         blocking_invitation_id,
         blocking_sent_on,
         -- past the catch-up bound nothing more can happen to it: the outcome is final
-        contact_date < {{ days_before('run_date', var('catch_up_days')) }} as is_decided,
+        contact_date < catch_up_bound as is_decided,
+        catch_up_bound,
         questionnaire_id,
         survey_link,
         email,

@@ -13,7 +13,9 @@ final as (
         blocking_invitation_id,
         blocking_sent_on,
         decided_on,
-        recorded_at
+        recorded_at,
+        catch_up_bound,
+        seen_through_ingestion_id
     from source
 )
 
