@@ -23,7 +23,7 @@
 with
 
 contacts as {{ inlined() }} (
-    -- read by both halves of `outcomes`, each for the few rows it builds
+    -- read twice (those delivered since, the kept half of `outcomes`), each time for few rows
     select * from {{ ref('stg_contacts__events') }}
 ),
 
@@ -66,13 +66,15 @@ masked_since as (
 ),
 
 contacts_changed_since as (
-    -- delivered (again) or masked since
+    -- delivered (again) or masked since, looked up apart: each lookup alone lets the engine
+    -- skip the parts of the history it cannot touch
+    select contacts.event_id
+    from contacts
+    inner join last_build on contacts.ingestion_id > last_build.ingestion_id
+    union all
     select contact_rows.event_id
     from contact_rows
-    cross join last_build
-    where
-        contact_rows.ingestion_id > last_build.ingestion_id
-        or contact_rows.masked_on in (select masked_since.run_date from masked_since)
+    where contact_rows.masked_on in (select masked_since.run_date from masked_since)
 ),
 
 kept_outcomes_to_build as (
@@ -101,9 +103,8 @@ outcomes as (
         open_outcomes.blocking_invitation_id,
         open_outcomes.blocking_sent_on,
         open_outcomes.run_date,
-        contacts.ingestion_id
+        open_outcomes.ingestion_id
     from open_outcomes
-    inner join contacts on open_outcomes.contact_event_id = contacts.event_id
     union all
     select
         kept_outcomes.contact_event_id,
