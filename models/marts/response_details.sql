@@ -24,7 +24,8 @@ invitations as (
     select * from {{ ref('stg_ledger__invitations') }}
 ),
 
-contacts as (
+contacts as {{ inlined() }} (
+    -- read twice, each time for few rows
     select * from {{ ref('stg_contacts__events') }}
 ),
 
