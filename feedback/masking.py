@@ -30,8 +30,7 @@ EXPIRED = "intermediate.int_personal_data__expired"
 @dataclass(frozen=True)
 class _MaskedTable:
     """A table holding records of one kind: how its rows match `expired`, and what masking sets
-    (expressions over `expired` and the row as it was, `target`; `$run_date` is the run's
-    date)."""
+    (expressions over `expired`; `$run_date` is the run's date)."""
 
     record_kind: str
     table: str
@@ -79,7 +78,7 @@ _MASKED_TABLES = (
             **_CLEARED_CONTACT,
             "_extra_columns": "null",
             "_masked_on": "$run_date",
-            "_delivered_without_customer_id": "nullif(trim(target.customer_id), '') is null",
+            "_delivered_without_customer_id": "expired.delivered_without_customer_id",
         },
     ),
     _MaskedTable("contact_event", "staging.stg_contacts__events", _STAGED_ROW, _CLEARED_CONTACT),

@@ -34,7 +34,9 @@ expired_contact_rows as (
         coalesce(contact_rows.contact_date, ingestions.ingested_for_run_date)
             as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as {{ type_json() }}) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers,
+        -- kept on the row, as masking empties the customer id: staging still rejects it
+        contact_rows.customer_id is null as delivered_without_customer_id
     from contact_rows
     left join ingestions on contact_rows.ingestion_id = ingestions.ingestion_id
     where contact_rows.masked_on is null
@@ -53,7 +55,8 @@ expired_response_rows as (
             {{ redact_personal_data('cast(response_rows.extra_answers as varchar)') }}
             as {{ type_json() }}
         )
-            as redacted_extra_answers
+            as redacted_extra_answers,
+        cast(null as boolean) as delivered_without_customer_id
     from response_rows
     left join ingestions on response_rows.ingestion_id = ingestions.ingestion_id
     where response_rows.masked_on is null
@@ -67,7 +70,8 @@ expired_unreadable_rows as (
         cast(null as varchar) as invitation_id,
         ingestions.ingested_for_run_date as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as {{ type_json() }}) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers,
+        cast(null as boolean) as delivered_without_customer_id
     from unreadable_rows
     left join ingestions on unreadable_rows.ingestion_id = ingestions.ingestion_id
     where unreadable_rows.masked_on is null
@@ -81,7 +85,8 @@ expired_invitations as (
         invitation_id,
         coalesce(sent_on, contact_date) as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as {{ type_json() }}) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers,
+        cast(null as boolean) as delivered_without_customer_id
     from invitations
     where masked_on is null
 ),
@@ -95,7 +100,8 @@ expired_quarantined_files as (
         cast(null as varchar) as invitation_id,
         ingested_for_run_date as reference_date,
         cast(null as varchar) as redacted_comment,
-        cast(null as {{ type_json() }}) as redacted_extra_answers
+        cast(null as {{ type_json() }}) as redacted_extra_answers,
+        cast(null as boolean) as delivered_without_customer_id
     from ingestions
     where not is_loaded and stored_path is not null
 ),
