@@ -10,49 +10,29 @@ kept_outcomes as {{ inlined() }} (
 
 last_keep as (
     -- every contact the rules had seen when they last kept outcomes (delivered up to then) and
-    -- dated before that date's catch-up bound was decided and kept. One row; before any keep
-    -- recorded it, a bound before every contact. (Of two keeps with one bound, either one's
-    -- delivery is right.)
+    -- dated before that date's catch-up bound was decided and kept. One row; NULLs when no
+    -- keep recorded it. (Of two keeps with one bound, either one's delivery is right.)
     select
-        coalesce(max(catch_up_bound), cast('0001-01-01' as date)) as catch_up_bound,
-        coalesce(
-            {{ arg_max('seen_through_ingestion_id', 'catch_up_bound') }}, 0
-        ) as seen_through_ingestion_id
+        max(catch_up_bound) as catch_up_bound,
+        {{ arg_max('seen_through_ingestion_id', 'catch_up_bound') }} as seen_through_ingestion_id
     from kept_outcomes
-),
-
-uncovered_contacts as (
-    -- those the last keep did not cover: dated on or after its bound, or delivered since. Two
-    -- plain comparisons, so that the engine reads only the parts of the history they match.
-    select stg_contacts.*
-    from {{ ref('stg_contacts__events') }} as stg_contacts
-    inner join last_keep on stg_contacts.contact_date >= last_keep.catch_up_bound
-    union all
-    select stg_contacts.*
-    from {{ ref('stg_contacts__events') }} as stg_contacts
-    inner join last_keep
-        on
-            stg_contacts.contact_date < last_keep.catch_up_bound
-            and stg_contacts.ingestion_id > last_keep.seen_through_ingestion_id
-),
-
-kept_among_uncovered as (
-    -- looked up from the few uncovered contacts, not the other way round
-    select kept_outcomes.contact_event_id
-    from kept_outcomes
-    where
-        kept_outcomes.contact_event_id in (
-            select uncovered_contacts.event_id from uncovered_contacts
-        )
 ),
 
 contacts as (
-    -- the contacts still open: not kept
-    select uncovered_contacts.*
-    from uncovered_contacts
+    -- the contacts still open. Those the last keep covered are left out before the lookup in
+    -- the kept outcomes, which then reads a few days of contacts rather than the history.
+    select stg_contacts.*
+    from {{ ref('stg_contacts__events') }} as stg_contacts
+    cross join last_keep
     where
-        uncovered_contacts.event_id not in (
-            select kept_among_uncovered.contact_event_id from kept_among_uncovered
+        not coalesce(
+            stg_contacts.contact_date < last_keep.catch_up_bound
+            and stg_contacts.ingestion_id <= last_keep.seen_through_ingestion_id,
+            false
+        )
+        and not exists (
+            select 1 from kept_outcomes
+            where kept_outcomes.contact_event_id = stg_contacts.event_id
         )
 ),
 
