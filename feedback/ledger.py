@@ -27,6 +27,32 @@ UNCERTAIN_REASON = (
 )
 
 
+# What the sender may e-mail on a date: at most one invitation per customer, each with its own
+# id, an address and a link. Checked on the very list it takes on, for every date of a range,
+# before anything of it is recorded or sent. (tests/dbt checks the rules the same way on the
+# data of `make test`.)
+_DUE_FAULTS = """
+    with checked as (
+        select
+            invitation_id,
+            case
+                when invitation_id is null then 'no invitation id'
+                when customer_id is null then 'no customer id'
+                when email is null then 'no e-mail address'
+                when survey_url is null then 'no questionnaire link'
+                when count(*) over (partition by invitation_id) > 1 then 'invitation id twice'
+                when count(*) over (partition by customer_id) > 1
+                    then 'two invitations to a customer'
+            end as fault
+        from due
+    )
+    select fault, count(*), min(invitation_id) from checked
+    where fault is not null
+    group by fault
+    order by fault
+"""
+
+
 @dataclass(frozen=True)
 class Change:
     """One invitation's new state, with its attempts so far (a total, so that applying a
@@ -146,6 +172,15 @@ class Ledger:
             raise RuntimeError(
                 f"int_invitations__due was built for {planned}, not for the run date "
                 f"{self.run_date}: build the dbt models for this date first"
+            )
+        faults = self.conn.execute(_DUE_FAULTS).fetchall()
+        if faults:
+            found = "; ".join(
+                f"{fault}: {n} (e.g. invitation {example})" for fault, n, example in faults
+            )
+            raise RuntimeError(
+                f"the rules' invitations due on {self.run_date} break the contract, so none is"
+                f" sent: {found}. Look for the fault in models/intermediate/invitations."
             )
         self.conn.execute(
             """

@@ -1,6 +1,8 @@
--- What the sender e-mails on D: at most one invitation per customer, each with its own id, an
--- address and a link. Checked by every run before it sends.
-{{ config(meta={'dagster': {'ref': {'name': 'int_invitations__due'}}}) }}
+-- The rules make at most one invitation per customer, each with its own id, an address and a
+-- link: checked here on the data of `dbt build` and `make test`. A run does not evaluate the
+-- rules once more for it: the sender checks the list it takes on, for every date of a range
+-- (feedback/ledger.py).
+{{ config(tags=['development_only']) }}
 
 with
 

@@ -214,12 +214,13 @@ def test_unreachable_server_fails_the_run_and_a_later_run_sends(data):
             # the contact of 1 March is not past the catch-up bound yet
             "outcomes_decided": 0,
         }
+        # the failed run stopped at sending: the marts' tests were planned, never run
         check = dg.AssetCheckKey(
-            dg.AssetKey(["intermediate", "int_invitations__due"]),
-            "assert_due_invitations_one_per_customer",
+            dg.AssetKey(["marts", "quarterly_satisfaction"]),
+            "assert_quarter_counts_every_response_of_the_quarter",
         )
         history = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)
-        assert [record.status.value for record in history] == ["SUCCEEDED", "SUCCEEDED"]
+        assert [record.status.value for record in history] == ["SUCCEEDED", "PLANNED"]
 
 
 def test_starttls_and_login_with_a_certificate_made_by_the_test_and_the_rate_kept(data, tmp_path):
@@ -291,3 +292,37 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(data):
     assert landed.exists()
     # The lock file is the only trace: a dry run holds the folder like any run.
     assert sorted(p.name for p in data.root.iterdir()) == [".run.lock", "landing"]
+
+
+def test_the_sender_refuses_a_due_list_with_two_invitations_to_a_customer(tmp_path):
+    """Whatever the rules say, the sender takes on nothing of a list that would e-mail a
+    customer twice on one date, and names the fault by invitation id."""
+    from feedback.ledger import Journal, Ledger
+    from feedback.warehouse import connect
+
+    run_date = date(2026, 3, 2)
+    with connect(tmp_path / "warehouse.duckdb") as conn:
+        conn.execute("create schema intermediate")
+        conn.execute(
+            """
+            create table intermediate.int_invitations__due as
+            select
+                invitation_id, contact_event_id, customer_id, md5(customer_id) as customer_key,
+                'new_policy' as contact_type, date '2026-03-01' as contact_date,
+                'q-1' as questionnaire_id,
+                'https://kcm.example/q?invitation_id=' || invitation_id as survey_url,
+                email, 'Klant' as customer_name, date '2026-03-02' as run_date
+            from (values
+                ('inv-1', 'e-1', 'k-1', 'klant1@example.nl'),
+                ('inv-2', 'e-2', 'k-1', 'klant1@example.nl'),
+                ('inv-3', 'e-3', 'k-3', 'klant3@example.nl')
+            ) as due (invitation_id, contact_event_id, customer_id, email)
+            """
+        )
+        ledger = Ledger(conn, run_date, Journal(tmp_path / "journal"))
+        with pytest.raises(RuntimeError) as refused:
+            ledger.take_on_due()
+        message = str(refused.value)
+        assert "two invitations to a customer: 2 (e.g. invitation inv-1)" in message
+        assert "klant1" not in message and "k-1" not in message
+        assert conn.execute("select count(*) from ledger.invitations").fetchone() == (0,)
