@@ -253,8 +253,9 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
         conn.execute(
             f"""
             create or replace temp table delivery as
+            -- read in parallel, kept in file order (the rows' order numbers their lines)
             select * from read_csv('{literal}', delim = '{delimiter}', header = true,
-                all_varchar = true, quote = '"', escape = '"', parallel = false,
+                all_varchar = true, quote = '"', escape = '"', parallel = true,
                 store_rejects = true, rejects_table = 'delivery_errors',
                 rejects_scan = 'delivery_scans')
             """
@@ -290,27 +291,36 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
         else "null::json"
     )
     # The reader reports unreadable records by line (header = line 1, one line per record);
-    # the readable ones, in file order, take the other line numbers.
+    # the readable ones, in file order, take the other line numbers. With none unreadable (as
+    # a delivery mostly is) the n-th record is on line n + 1, and the 10 million lines of a
+    # history are not numbered and joined for it (3.5 of 14 s).
     ordinal = _ordinal(conn, "delivery")
+    if conn.execute("select count(*) from delivery_errors").fetchone()[0]:
+        numbered_rows = f"""
+            with error_lines as (select distinct line from delivery_errors),
+            numbered_rows as (select *, {ordinal} as ordinal from delivery),
+            free_lines as (
+                select line_number as __line, row_number() over (order by line_number) as ordinal
+                from range(
+                    2, 2 + (select count(*) from delivery) + (select count(*) from error_lines)
+                ) as lines(line_number)
+                where line_number not in (select line from error_lines)
+            )
+            select * from numbered_rows join free_lines using (ordinal)
+        """
+    else:
+        numbered_rows = f"select *, {ordinal} + 1 as __line from delivery"
     conn.execute(
         f"""
         insert into raw.{source.name} by name
-        with error_lines as (select distinct line from delivery_errors),
-        numbered_rows as (select *, {ordinal} as ordinal from delivery),
-        free_lines as (
-            select line_number, row_number() over (order by line_number) as ordinal
-            from range(2, 2 + (select count(*) from delivery) + (select count(*) from error_lines))
-                as lines(line_number)
-            where line_number not in (select line from error_lines)
-        )
         select
             {", ".join(selected)},
             {ingestion_id} as _ingestion_id,
             ? as _file_name,
-            free_lines.line_number as _line_number,
+            numbered_rows.__line as _line_number,
             ?::timestamptz as _loaded_at,
             {extra_json} as _extra_columns
-        from numbered_rows join free_lines using (ordinal)
+        from ({numbered_rows}) as numbered_rows
         """,
         [path.name, loaded_at],
     )
