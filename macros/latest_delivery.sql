@@ -1,12 +1,14 @@
-{#- The rows of `rows` (a CTE of delivered rows with ingestion_id and line_number) that are the
-    latest delivery of their `key`: files load in name order, so a later delivery of a row
-    replaces an earlier one. Only keys delivered more than once are ranked: ranking every row
-    sorts the whole delivery (over a history of 10 million contacts the staging query took
-    11.4 s so, 8.8 s this way). -#}
-{% macro latest_delivery(rows, key) -%}
+{#- The rows of `rows` (a CTE of the valid delivered rows, with ingestion_id and line_number)
+    that are the latest delivery of their `key`: files load in name order, so a later delivery
+    of a row replaces an earlier one. Only keys delivered more than once are ranked: ranking
+    every row sorts the whole delivery. Those keys are found in `delivered` (every delivered
+    row's key, valid or not), which reads the key alone: `rows` then is read twice, each time
+    straight through, rather than buffered for three readings (over a history of 10 million
+    contacts the staging query took 11.4 s ranking all, 12.7 s buffered, 11.1 s this way). -#}
+{% macro latest_delivery(rows, key, delivered) -%}
     with repeated_keys as (
         select {{ key }}
-        from {{ rows }}
+        from {{ delivered }}
         group by {{ key }}
         having count(*) > 1
     )

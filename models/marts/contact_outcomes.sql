@@ -65,9 +65,9 @@ masked_since as (
     {{ run_dates_masked_since_last_build('maskings', 'contact_event') }}
 ),
 
-contacts_changed_since as (
+contacts_changed_since as ( -- noqa: ST03
     -- delivered (again) or masked since, looked up apart: each lookup alone lets the engine
-    -- skip the parts of the history it cannot touch
+    -- skip the parts of the history it cannot touch. (Unused by a full build.)
     select contacts.event_id
     from contacts
     inner join last_build on contacts.ingestion_id > last_build.ingestion_id
@@ -78,16 +78,19 @@ contacts_changed_since as (
 ),
 
 kept_outcomes_to_build as (
+    -- all on a full build: looking every one up in what changed cost 3.4 of 10 s there
     select kept_outcomes.*
     from kept_outcomes
-    cross join last_build
-    where
-        last_build.run_date is null
-        or kept_outcomes.contact_event_id in (
-            select contacts_changed_since.event_id from contacts_changed_since
-        )
-        -- kept as decided since
-        or kept_outcomes.recorded_at > last_build.built_at
+    {% if is_incremental() -%}
+        cross join last_build
+        where
+            last_build.run_date is null
+            or kept_outcomes.contact_event_id in (
+                select contacts_changed_since.event_id from contacts_changed_since
+            )
+            -- kept as decided since
+            or kept_outcomes.recorded_at > last_build.built_at
+    {%- endif %}
 ),
 
 outcomes as (

@@ -9,13 +9,18 @@
 
 with
 
-events as (
+delivered as {{ inlined() }} (
     select * from {{ ref('base_contacts__events') }}
-    where rejection_reason is null and {{ loaded_since_last_build() }}
+    where {{ loaded_since_last_build() }}
+),
+
+events as {{ inlined() }} (
+    select * from delivered
+    where rejection_reason is null
 ),
 
 latest_delivery as (
-    {{ latest_delivery('events', 'event_id') }}
+    {{ latest_delivery('events', 'event_id', 'delivered') }}
 ),
 
 final as (

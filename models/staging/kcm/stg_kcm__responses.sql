@@ -9,14 +9,19 @@
 
 with
 
-responses as (
+delivered as {{ inlined() }} (
     select * from {{ ref('base_kcm__responses') }}
-    where rejection_reason is null and {{ loaded_since_last_build() }}
+    where {{ loaded_since_last_build() }}
+),
+
+responses as {{ inlined() }} (
+    select * from delivered
+    where rejection_reason is null
 ),
 
 latest_delivery as (
     -- KCM redelivers corrected answers under the same response_id
-    {{ latest_delivery('responses', 'response_id') }}
+    {{ latest_delivery('responses', 'response_id', 'delivered') }}
 ),
 
 final as (
