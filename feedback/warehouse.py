@@ -125,7 +125,7 @@ create table if not exists ledger.invitations (
 -- Each contact's outcome (invited, or why not) once decided for good: invited, or past the
 -- catch-up bound. Kept because the rules cannot tell any more once masking has cleared what they
 -- read (customer ids, addresses). No personal data in it. One row per contact: the rules keep
--- only contacts not kept before, and marts.contact_outcomes' unique test checks it each run. No
+-- only contacts not kept before (marts.contact_outcomes' unique test checks it in `make test`). No
 -- primary key: its index, of every contact in the history, made each rewrite of the file (the
 -- compaction after masking) rebuild it row by row, about 18 s at 10 million contacts.
 create table if not exists ledger.contact_outcomes (

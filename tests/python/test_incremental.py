@@ -1,6 +1,7 @@
 """The tables dbt keeps up to date (the incremental models: the staging tables of contacts and
-responses, marts.contact_outcomes) hold, after a week of daily runs, exactly what a full rebuild
-from the same raw tables and ledger holds.
+responses, marts.survey_responses and marts.response_details) hold, after a week of daily runs,
+exactly what a full rebuild from the same raw tables and ledger holds; marts.contact_outcomes, a
+view over them, shows what was kept.
 
 The week is what production sees: each morning's delivery lands before its run, KCM delivers a
 corrected response again, a source system delivers contacts again with other details (one
@@ -172,7 +173,7 @@ def test_the_week_has_what_the_comparison_needs(week):
         == [(int(staged),)]
         != [(int(delivered),)]
     )
-    assert {"staging.stg_contacts__events", "marts.contact_outcomes"} <= set(_kept_tables(data))
+    assert {"staging.stg_contacts__events", "marts.survey_responses"} <= set(_kept_tables(data))
     # each keep says what it covered: its date's catch-up bound, and the deliveries staged then
     # (the late contact came in the last one)
     assert data.query(
@@ -193,7 +194,7 @@ def test_the_incremental_tables_equal_a_full_rebuild(week, tmp_path, monkeypatch
     )
     assert result.success, result.exception
     rebuilt_models = {node.node.name for node in result.result.results}
-    assert {"stg_contacts__events", "stg_kcm__responses", "contact_outcomes"} <= rebuilt_models
+    assert {"stg_contacts__events", "stg_kcm__responses", "survey_responses"} <= rebuilt_models
 
     tables = _kept_tables(data)
     assert _kept_tables(rebuilt) == tables
@@ -202,17 +203,17 @@ def test_the_incremental_tables_equal_a_full_rebuild(week, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("stamp", ["the last build's", "an earlier one"])
-def test_a_contact_twice_in_the_outcomes_fails_the_unique_test_of_the_last_build(
+def test_a_response_twice_in_the_mart_fails_the_unique_test_of_the_last_build(
     week, tmp_path, monkeypatch, stamp
 ):
-    """contact_outcomes' unique test reads the keys the last build wrote: a second row of one
+    """survey_responses' unique test reads the keys the last build wrote: a second row of one
     of them fails it, whether stamped with that build or an earlier one."""
     data, _, _ = week
     copy = DataFolder(tmp_path)
     shutil.copyfile(data.root / "warehouse.duckdb", copy.root / "warehouse.duckdb")
     monkeypatch.setenv("FEEDBACK_DATA_DIR", str(copy.root))
     monkeypatch.setenv("FEEDBACK_RUN_DATE", LAST.isoformat())
-    unique_test = ["test", "--quiet", "--select", "contact_outcomes,test_name:unique_where_rebuilt"]
+    unique_test = ["test", "--quiet", "--select", "survey_responses,test_name:unique_where_rebuilt"]
 
     passed = dbt(unique_test, tmp_path / "dbt")
     assert passed.success, passed.exception
@@ -221,9 +222,9 @@ def test_a_contact_twice_in_the_outcomes_fails_the_unique_test_of_the_last_build
     built_at = "built_at" if stamp == "the last build's" else "built_at - interval 1 day"
     with connect(copy.root / "warehouse.duckdb") as conn:
         conn.execute(
-            f"insert into marts.contact_outcomes by name select * replace ({built_at} as built_at)"
-            " from marts.contact_outcomes"
-            " where built_at = (select max(built_at) from marts.contact_outcomes) limit 1"
+            f"insert into marts.survey_responses by name select * replace ({built_at} as built_at)"
+            " from marts.survey_responses"
+            " where built_at = (select max(built_at) from marts.survey_responses) limit 1"
         )
     failed = dbt(unique_test, tmp_path / "dbt")
     assert not failed.success

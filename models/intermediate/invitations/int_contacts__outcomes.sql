@@ -180,7 +180,6 @@ final as (
         contact_type,
         occurred_at,
         contact_date,
-        ingestion_id,
         run_date,
         case
             when eligible_rank = 1 then 'due'
