@@ -29,8 +29,7 @@ UNCERTAIN_REASON = (
 
 # What the sender may e-mail on a date: at most one invitation per customer, each with its own
 # id, an address and a link. Checked on the very list it takes on, for every date of a range,
-# before anything of it is recorded or sent. (tests/dbt checks the rules the same way on the
-# data of `make test`.)
+# before anything of it is recorded or sent.
 _DUE_FAULTS = """
     with checked as (
         select
