@@ -69,7 +69,6 @@ contacts_with_facts as (
         contacts.customer_name,
         questionnaires.questionnaire_id,
         questionnaires.survey_link,
-        contacts.ingestion_id,
         ingestions.ingested_for_run_date as loaded_for_run_date,
         {{ run_date() }} as run_date,
         -- a contact dated before this is not invited any more
