@@ -8,7 +8,7 @@ to be rejected with its reason. Their definitions live here only; the dbt-duckdb
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 
@@ -216,20 +216,65 @@ def _drop_contact_outcomes_key(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("commit")
 
 
+# The connection `held` keeps open, by warehouse path (one per process: Dagster runs a run's steps
+# one after another).
+_HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+@contextmanager
+def held(path: Path) -> Iterator[None]:
+    """One connection to the warehouse for a block of work: `connect` inside it lends that one
+    instead of opening the file. A range run's steps go through their dates this way, rather
+    than opening, checking and closing the file several times for each date (about 70 of the
+    140 ms a date cost at 10,000 customers)."""
+    if path in _HELD:
+        yield
+        return
+    with _opened(path) as conn:
+        _HELD[path] = conn
+        try:
+            yield
+        finally:
+            del _HELD[path]
+
+
 @contextmanager
 def connect(path: Path, run_date: date | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection: dbt opens the file its own way between steps, and the
-    compaction and the BI copy need it closed.
+    """A short-lived connection (or the one `held` keeps): dbt opens the file its own way
+    between steps, and the compaction and the BI copy need it closed.
 
     With `run_date`, the rules' views (`int_invitations__due`, `int_personal_data__expired`)
     answer for that date in this connection (see the `run_date` macro), whatever date dbt built
     them for: a range run applies them to each of its dates in turn."""
+    if path not in _HELD:
+        with _opened(path) as conn:
+            _answer_for(conn, run_date)
+            yield conn
+        return
+    conn = _HELD[path]
+    _answer_for(conn, run_date)
+    try:
+        yield conn
+    except BaseException:
+        # Lent on to the next user as a short-lived one would be: outside a transaction.
+        with suppress(duckdb.TransactionException):  # none was open
+            conn.rollback()
+        raise
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = open_duckdb(path)
     try:
         ensure_schema(conn)
-        if run_date is not None:
-            conn.execute(f"set variable feedback_run_date = date '{run_date.isoformat()}'")
         yield conn
     finally:
         conn.close()
+
+
+def _answer_for(conn: duckdb.DuckDBPyConnection, run_date: date | None) -> None:
+    if run_date is None:
+        conn.execute("reset variable feedback_run_date")
+    else:
+        conn.execute(f"set variable feedback_run_date = date '{run_date.isoformat()}'")

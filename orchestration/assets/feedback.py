@@ -3,7 +3,7 @@ publish.
 
 A run over a range of dates loads once, on the first date; sending, masking and publishing then
 go through the dates in order, each as the run of that date would (the rules' views answer for
-the date asked: see `feedback.warehouse.connect`).
+the date asked: see `feedback.warehouse.connect`), on one connection to the warehouse.
 
 Each is a thin asset over a function of the `feedback` package; the asset only passes the run
 date and reports counts as metadata (Dagster's event log is kept for good: no personal data and
@@ -24,6 +24,7 @@ from feedback.report import write_missing_reports
 from feedback.reporting import write_reporting
 from feedback.sending import SendSummary, send_due_invitations, settle_interrupted
 from feedback.transports import DryRunTransport
+from feedback.warehouse import held
 from orchestration.assets.dbt import MASKING_KEY, PUBLICATION_KEY, dbt_marts
 from orchestration.resources import RunDate, settings
 
@@ -77,12 +78,13 @@ def invitation_emails(context: dg.AssetExecutionContext, run_date: RunDate):
         return sent, keep_decided(settings(), day)
 
     log.info("sending the invitations due")
-    results = date_by_date(
-        run_date.dates(),
-        send_and_keep_decided,
-        lambda so_far: f"{SendSummary.total([sent for sent, _ in so_far]).sent} sent",
-        "sending",
-    )
+    with held(settings().warehouse_path):
+        results = date_by_date(
+            run_date.dates(),
+            send_and_keep_decided,
+            lambda so_far: f"{SendSummary.total([sent for sent, _ in so_far]).sent} sent",
+            "sending",
+        )
     total = SendSummary.total([sent for sent, _ in results])
     return dg.MaterializeResult(
         metadata={**asdict(total), "outcomes_decided": sum(kept for _, kept in results)}
@@ -98,12 +100,13 @@ def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
     """Personal data past 3 months masked in the raw tables, the ledger and the files; over a
     range, date by date."""
     log.info("masking personal data past 3 months")
-    summaries = date_by_date(
-        run_date.dates(),
-        lambda day: mask_expired(settings(), day),
-        lambda so_far: f"{sum(sum(s.records_masked.values()) for s in so_far)} records masked",
-        "masking",
-    )
+    with held(settings().warehouse_path):
+        summaries = date_by_date(
+            run_date.dates(),
+            lambda day: mask_expired(settings(), day),
+            lambda so_far: f"{sum(sum(s.records_masked.values()) for s in so_far)} records masked",
+            "masking",
+        )
     records = Counter()
     for summary in summaries:
         records.update(summary.records_masked)

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from feedback.outcomes import keep_decided
 from feedback.sending import send_due_invitations
 from feedback.settings import Settings
+from feedback.warehouse import held
 
 START = date(2026, 1, 5)
 SURVEYED = {"service_question", "claim_reported"}
@@ -169,11 +170,12 @@ def invitations_sent(
     for message in (data.root / "outbox").glob("*.eml"):
         message.unlink()
     settings_ = Settings.from_env({"FEEDBACK_DATA_DIR": str(data.root)})
-    # As the sending step of a run does each date: send, then keep the outcomes decided (which
-    # the rules then no longer evaluate).
-    for run_date in run_dates:
-        send_due_invitations(settings_, run_date)
-        keep_decided(settings_, run_date)
+    # As the sending step of a run does each date, on one connection: send, then keep the
+    # outcomes decided (which the rules then no longer evaluate).
+    with held(settings_.warehouse_path):
+        for run_date in run_dates:
+            send_due_invitations(settings_, run_date)
+            keep_decided(settings_, run_date)
     return {
         event_id: sent_on
         for event_id, sent_on in data.query(
