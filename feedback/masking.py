@@ -185,8 +185,6 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
             messages_deleted += 1
         deleted = {"stored_file": files_deleted, "outbox_message": messages_deleted}
         _log(conn, run_date, masked_at, cutoff, deleted)
-        # Write the masked pages out now rather than at some later checkpoint.
-        conn.execute("checkpoint")
 
     log.info(
         "masked before %s: %s; files deleted: %d, messages deleted: %d",
