@@ -50,6 +50,12 @@ GOALS = {
     "range_small_s": 90.0,
 }
 SENDING_STEP = "sending__invitation_emails"
+# The two steps that write a whole file, whatever a day changed: the warehouse rewritten after
+# masking (no free block may keep a masked value) and the BI copy (`reporting.duckdb` is
+# replaced as a whole). Shown apart: the daily ratio's goal predates both.
+WHOLE_FILE_STEPS = ("privacy__warehouse_compaction", "reporting__bi_copy")
+# What the first-run goal names: "loading and the whole rule".
+LOADING_AND_RULES = ("load_landing_files", "dbt_rules")
 
 
 @dataclass
@@ -63,6 +69,9 @@ class Measured:
     @property
     def sending_aside(self) -> float:
         return self.seconds - self.steps.get(SENDING_STEP, 0.0)
+
+    def of(self, steps: tuple[str, ...]) -> float:
+        return sum(self.steps.get(step, 0.0) for step in steps)
 
 
 def feedback_run(data_dir: Path, *args: str) -> Measured:
@@ -298,6 +307,21 @@ def main() -> int:
             f"  ratio at {result['customers']:,}: daily run / its dbt SQL in DuckDB"
             f" {result['daily'].seconds / max(result['floor_s'], 0.001):.0f}x"
         )
+    print("\nbeside the goals (figures for deciding them, not goals):")
+    if len(results) > 1:
+        small_writes, large_writes = (r["daily"].of(WHOLE_FILE_STEPS) for r in (small, large))
+        small_rest = small["daily"].sending_aside - small_writes
+        large_rest = large["daily"].sending_aside - large_writes
+        print(
+            f"  daily run at {large['customers']:,} / at {small['customers']:,}, sending and the"
+            f" two whole-file writes aside: {large_rest:.1f} s / {small_rest:.1f} s ="
+            f" {large_rest / small_rest:.2f}x (the writes: {large_writes:.1f} s /"
+            f" {small_writes:.1f} s)"
+        )
+    print(
+        f"  first run at {large['customers']:,} customers, loading and the rules' build alone:"
+        f" {large['first'].of(LOADING_AND_RULES):.1f} s"
+    )
     print(f"\n{sum(met)} of {len(met)} goals met")
     return 0
 
