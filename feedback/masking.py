@@ -81,7 +81,13 @@ _MASKED_TABLES = (
             "_delivered_without_customer_id": "expired.delivered_without_customer_id",
         },
     ),
-    _MaskedTable("contact_event", "staging.stg_contacts__events", _STAGED_ROW, _CLEARED_CONTACT),
+    # without its address a staged contact has no valid one, as when staged from the masked row
+    _MaskedTable(
+        "contact_event",
+        "staging.stg_contacts__events",
+        _STAGED_ROW,
+        {**_CLEARED_CONTACT, "has_valid_email": "false"},
+    ),
     _MaskedTable(
         "kcm_response",
         "raw.kcm_responses",

@@ -36,6 +36,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The pre-hook of stg_contacts__events: `has_valid_email` added to a table made before it, and
+    set on the rows it holds. -#}
+{% macro add_has_valid_email() -%}
+    {%- if is_incremental() -%}
+        alter table {{ this }} add column if not exists has_valid_email boolean;
+        update {{ this }} set has_valid_email = {{ is_valid_email('email') }}
+        where has_valid_email is null
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The run dates whose masking of `record_kind` was logged after the mart's last build, from
     `maskings` (stg_privacy__maskings as the model imports it): their records are built again.
     None on a first build or a full refresh, when every row is. -#}

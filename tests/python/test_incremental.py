@@ -202,6 +202,28 @@ def test_the_incremental_tables_equal_a_full_rebuild(week, tmp_path, monkeypatch
         assert rebuilt.table(table) == data.table(table), table
 
 
+def test_a_staging_table_made_before_has_valid_email_gets_it_on_the_next_build(
+    week, tmp_path, monkeypatch
+):
+    """stg_contacts__events made before `has_valid_email`: the next build adds the column and
+    sets it on the rows the table holds, as staging and masking would have."""
+    data, _, _ = week
+    before = DataFolder(tmp_path)
+    shutil.copyfile(data.root / "warehouse.duckdb", before.root / "warehouse.duckdb")
+    with connect(before.root / "warehouse.duckdb") as conn:
+        conn.execute("alter table staging.stg_contacts__events drop column has_valid_email")
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(before.root))
+    monkeypatch.setenv("FEEDBACK_RUN_DATE", LAST.isoformat())
+    result = dbt(["run", "--quiet", "--select", "stg_contacts__events"], tmp_path / "dbt")
+    assert result.success, result.exception
+    table = "staging.stg_contacts__events"
+    assert before.table(table) == data.table(table)
+    assert {valid for (valid,) in data.query(f"select has_valid_email from {table}")} == {
+        True,
+        False,
+    }
+
+
 @pytest.mark.parametrize("stamp", ["the last build's", "an earlier one"])
 def test_a_response_twice_in_the_mart_fails_the_unique_test_of_the_last_build(
     week, tmp_path, monkeypatch, stamp

@@ -74,7 +74,7 @@ contacts_with_facts as (
         -- a contact dated before this is not invited any more
         {{ days_before(run_date(), var('catch_up_days')) }} as catch_up_bound,
         questionnaires.questionnaire_id is not null as is_surveyed_type,
-        {{ is_valid_email('contacts.email') }} as has_valid_email,
+        contacts.has_valid_email,
         opt_outs.customer_key is not null as is_opted_out
     from contacts
     left join questionnaires on contacts.contact_type = questionnaires.contact_type
