@@ -29,20 +29,15 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The pre-hook of a mart kept by `built_at`: the column added to a table made before it. -#}
-{% macro add_built_at() -%}
+{#- The pre-hook of an incremental model given a column after tables of it were made: the column
+    added to a table made before it, and, with `value` (an expression over the table's other
+    columns), set on the rows it holds; without, they keep NULL. -#}
+{% macro add_column(column, data_type, value=none) -%}
     {%- if is_incremental() -%}
-        alter table {{ this }} add column if not exists built_at timestamp with time zone
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The pre-hook of stg_contacts__events: `has_valid_email` added to a table made before it, and
-    set on the rows it holds. -#}
-{% macro add_has_valid_email() -%}
-    {%- if is_incremental() -%}
-        alter table {{ this }} add column if not exists has_valid_email boolean;
-        update {{ this }} set has_valid_email = {{ is_valid_email('email') }}
-        where has_valid_email is null
+        alter table {{ this }} add column if not exists {{ column }} {{ data_type }}
+        {%- if value is not none %};
+        update {{ this }} set {{ column }} = {{ value }} where {{ column }} is null
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

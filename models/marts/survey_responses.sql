@@ -8,7 +8,7 @@
     unique_key='response_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    pre_hook="{{ add_built_at() }}"
+    pre_hook="{{ add_column('built_at', 'timestamp with time zone') }}"
 ) }}
 
 with

@@ -5,7 +5,7 @@
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    pre_hook="{{ add_has_valid_email() }}"
+    pre_hook="{{ add_column('has_valid_email', 'boolean', is_valid_email('email')) }}"
 ) }}
 
 with
