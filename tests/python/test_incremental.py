@@ -202,26 +202,34 @@ def test_the_incremental_tables_equal_a_full_rebuild(week, tmp_path, monkeypatch
         assert rebuilt.table(table) == data.table(table), table
 
 
-def test_a_staging_table_made_before_has_valid_email_gets_it_on_the_next_build(
-    week, tmp_path, monkeypatch
+@pytest.mark.parametrize(
+    ("model", "table", "column", "values"),
+    [
+        # the valid and the not valid, as staged or masked
+        ("stg_contacts__events", "staging.stg_contacts__events", "has_valid_email", 2),
+        # every row built by this build
+        ("survey_responses", "marts.survey_responses", "built_at", 1),
+    ],
+)
+def test_a_table_made_before_a_column_gets_it_on_the_next_build(
+    week, tmp_path, monkeypatch, model, table, column, values
 ):
-    """stg_contacts__events made before `has_valid_email`: the next build adds the column and
-    sets it on the rows the table holds, as staging and masking would have."""
+    """A table made before one of its columns: the next build adds it (`add_column`). The
+    staging table sets it on the rows it holds as staging and masking would have; the mart
+    builds every row again once, its rows as a build would have made them."""
     data, _, _ = week
     before = DataFolder(tmp_path)
     shutil.copyfile(data.root / "warehouse.duckdb", before.root / "warehouse.duckdb")
     with connect(before.root / "warehouse.duckdb") as conn:
-        conn.execute("alter table staging.stg_contacts__events drop column has_valid_email")
+        conn.execute(f"alter table {table} drop column {column}")
     monkeypatch.setenv("FEEDBACK_DATA_DIR", str(before.root))
     monkeypatch.setenv("FEEDBACK_RUN_DATE", LAST.isoformat())
-    result = dbt(["run", "--quiet", "--select", "stg_contacts__events"], tmp_path / "dbt")
+    result = dbt(["run", "--quiet", "--select", model], tmp_path / "dbt")
     assert result.success, result.exception
-    table = "staging.stg_contacts__events"
     assert before.table(table) == data.table(table)
-    assert {valid for (valid,) in data.query(f"select has_valid_email from {table}")} == {
-        True,
-        False,
-    }
+    assert before.query(
+        f"select count(*) filter ({column} is null), count(distinct {column}) from {table}"
+    ) == [(0, values)]
 
 
 @pytest.mark.parametrize("stamp", ["the last build's", "an earlier one"])
