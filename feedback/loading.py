@@ -10,6 +10,7 @@ the reason; a loaded file moves to `archive/`, a repeated delivery of loaded con
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import logging
 import shutil
@@ -187,6 +188,46 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _header(path: Path, delimiter: str) -> list[str]:
+    """The delivery's header record (after a byte-order mark), read as DuckDB's CSV reader reads
+    a record."""
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        try:
+            return next(csv.reader(file, delimiter=delimiter, strict=True), [])
+        except csv.Error as error:
+            raise UnreadableFile(f"the header line cannot be read: {error}") from None
+
+
+def _columns_by_name(source: Source, header: list[str]) -> dict[str, str]:
+    """The header's columns under unique names, keyed by name in lower case without surrounding
+    spaces: the source's own columns (in any order; one named twice is ambiguous, and the file is
+    kept aside) and further ones. A further name repeated is numbered (`q1`, `q1_2`), an empty
+    one named by its position."""
+    by_name: dict[str, str] = {}
+    for position, name in enumerate(header, start=1):
+        key = name.strip().lower()
+        if key in source.columns and key in by_name:
+            raise UnreadableFile(f"the header names column {key!r} twice")
+        base = key or f"column{position}"
+        numbered, n = base, 1
+        while numbered in by_name:
+            n += 1
+            numbered = f"{base}_{n}"
+        by_name[numbered] = name if numbered == key else numbered
+    missing = [column for column in source.columns if column not in by_name]
+    if missing:
+        expected = source.delimiter.join(source.columns)
+        raise UnreadableFile(
+            f"the header lacks column(s) {', '.join(missing)}; expected a header like "
+            f"{expected!r} (separated by {source.delimiter!r})"
+        )
+    return by_name
+
+
 @dataclass(frozen=True)
 class _Scan:
     sha256: str
@@ -257,16 +298,19 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
             " for UTF-8"
         )
 
+    by_name = _columns_by_name(source, _header(path, source.delimiter))
+    columns = ", ".join(f"{_literal(name)}: 'varchar'" for name in by_name.values())
     conn.execute("drop table if exists delivery_errors; drop table if exists delivery_scans")
-    literal = str(path).replace("'", "''")
-    delimiter = source.delimiter
     try:
         conn.execute(
             f"""
             create or replace temp table delivery as
-            -- read in parallel, kept in file order (the rows' order numbers their lines)
-            select * from read_csv('{literal}', delim = '{delimiter}', header = true,
-                all_varchar = true, quote = '"', escape = '"', parallel = true,
+            -- the header's columns as given, not sniffed: the sniffer fails on a file with one
+            -- broken record, which is rejected on its own here. Read in parallel, kept in file
+            -- order (the rows' order numbers their lines).
+            select * from read_csv({_literal(str(path))}, delim = '{source.delimiter}',
+                header = true, auto_detect = false, columns = {{{columns}}},
+                quote = '"', escape = '"', parallel = true,
                 store_rejects = true, rejects_table = 'delivery_errors',
                 rejects_scan = 'delivery_scans')
             """
@@ -274,30 +318,22 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0]
         raise UnreadableFile(f"DuckDB's CSV reader could not read it: {first_line}") from None
-
-    header = [
-        row[0] for row in conn.execute("select name from pragma_table_info('delivery')").fetchall()
-    ]
-    by_name: dict[str, str] = {}
-    for name in header:
-        key = name.strip().lower()
-        if key in by_name:
-            raise UnreadableFile(f"the header names column {key!r} twice")
-        by_name[key] = name
-    missing = [column for column in source.columns if column not in by_name]
-    if missing:
-        expected = source.delimiter.join(source.columns)
+    # A quote never closed makes the rest of the file one value: its lines cannot be told apart
+    # from it, so rejecting that record would lose them.
+    unclosed = conn.execute(
+        "select min(line) from delivery_errors where error_message like '%unterminated quote%'"
+        " and rtrim(csv_line, chr(13) || chr(10)) like '%' || chr(10) || '%'"
+    ).fetchone()[0]
+    if unclosed is not None:
         raise UnreadableFile(
-            f"the header lacks column(s) {', '.join(missing)}; expected a header like "
-            f"{expected!r} (separated by {source.delimiter!r})"
+            f"line {unclosed} opens a quoted value that is not closed before the end of the"
+            " file, so the lines after it cannot be read: fix the quote and deliver it again"
         )
 
     selected = [f"{_quote(by_name[column])} as {column}" for column in source.columns]
     extras = [name for key, name in by_name.items() if key not in source.columns]
     extra_json = (
-        "json_object("
-        + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}', {_quote(n)}" for n in extras)
-        + ")"
+        "json_object(" + ", ".join(f"{_literal(n)}, {_quote(n)}" for n in extras) + ")"
         if extras
         else "null::json"
     )

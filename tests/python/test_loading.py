@@ -3,7 +3,7 @@
 import hashlib
 
 import duckdb
-from conftest import CONTACT_HEADER
+from conftest import CONTACT_HEADER, KCM_HEADER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,6 +100,21 @@ def test_unreadable_files_are_kept_aside_with_a_clear_reason(data):
     )
     data.land("contact_events", "2026-02-14-header.csv", "event_id;customer_id\ne1;k1\n")
     data.land("opt_outs", "2026-02-14-empty.csv", "")
+    data.land(
+        "contact_events",
+        "2026-02-14-email-twice.csv",
+        CONTACT_HEADER.replace("email", "email,E-mail,Email") + "e9,k9,,,,,,,,\n",
+    )
+    # A quote opened on line 3 and never closed: lines 4 and 5 would read as part of its value.
+    data.land(
+        "contact_events",
+        "2026-02-14-unclosed.csv",
+        CONTACT_HEADER
+        + "e1,k1,new_policy,2026-02-13 10:00:00,a@b.nl,Jos,,\n"
+        + 'e2,k2,new_policy,2026-02-13 10:00:00,b@b.nl,"Ann,,\n'
+        + "e3,k3,new_policy,2026-02-13 10:00:00,c@b.nl,Cor,,\n"
+        + "e4,k4,new_policy,2026-02-13 10:00:00,d@b.nl,Dirk,,\n",
+    )
     _, output = data.run("2026-02-15")
 
     reasons = dict(
@@ -113,14 +128,64 @@ def test_unreadable_files_are_kept_aside_with_a_clear_reason(data):
         "contact_type,occurred_at,email,customer_name,product,channel' (separated by ',')"
     )
     assert reasons["2026-02-14-empty.csv"].startswith("the file is empty")
-    assert "3 kept aside in quarantine/" in output
+    assert reasons["2026-02-14-email-twice.csv"] == "the header names column 'email' twice"
+    assert reasons["2026-02-14-unclosed.csv"] == (
+        "line 3 opens a quoted value that is not closed before the end of the file, so the lines"
+        " after it cannot be read: fix the quote and deliver it again"
+    )
+    assert "5 kept aside in quarantine/" in output
     kept = sorted(p.name for p in (data.root / "quarantine").rglob("*.csv"))
     assert kept == [
-        "000001-2026-02-14-header.csv",
-        "000002-2026-02-14-latin1.csv",
-        "000003-2026-02-14-empty.csv",
+        "000001-2026-02-14-email-twice.csv",
+        "000002-2026-02-14-header.csv",
+        "000003-2026-02-14-latin1.csv",
+        "000004-2026-02-14-unclosed.csv",
+        "000005-2026-02-14-empty.csv",
     ]
     assert data.query("select count(*) from raw.contact_events") == [(0,)]
+
+
+def test_a_broken_record_is_rejected_alone_and_the_rest_of_its_file_loads(data):
+    """The reader takes the header's columns as given: a record it cannot read (a quote closed
+    too early, a line over DuckDB's 2,000,000 bytes) is rejected on its own, not the file."""
+    data.land(
+        "contact_events",
+        "2026-02-14.csv",
+        CONTACT_HEADER
+        + "e1,k1,new_policy,2026-02-13 10:00:00,a@b.nl,Jos,,\n"
+        + 'e2,k2,new_policy,2026-02-13 10:00:00,b@b.nl,"Ann"e,,\n'
+        + "e3,k3,new_policy,2026-02-13 10:00:00,c@b.nl,"
+        + "C" * 2_000_000
+        + ",,\n"
+        + "e4,k4,new_policy,2026-02-13 10:00:00,d@b.nl,Dirk,,\n",
+    )
+    # Further columns named twice, in another case, or not at all are kept, each by a name.
+    data.land(
+        "kcm_responses",
+        "kcm-2026-02-14.csv",
+        KCM_HEADER.replace("comment", "comment;q1;Q1; ;q1_2")
+        + "r1;inv-a;KCM-SQ-01;2026-02-13 10:00:00;8;prima;a;b;c;d\n",
+    )
+    _, output = data.run("2026-02-15")
+
+    assert "0 kept aside in quarantine/" in output
+    assert data.query(
+        "select event_id, _line_number from raw.contact_events order by _line_number"
+    ) == [("e1", 2), ("e4", 5)]
+    rejected = data.query(
+        "select line_number, reason from audit.rejected_records order by line_number"
+    )
+    assert rejected == [
+        (3, "UNQUOTED VALUE: Value with unterminated quote found."),
+        (
+            4,
+            "LINE SIZE OVER MAXIMUM: Maximum line size of 2000000 bytes exceeded."
+            " Actual Size:2000046 bytes.",
+        ),
+    ]
+    assert data.query("select extra_answers from marts.survey_responses") == [
+        ('{"q1":"a","q1_2":"b","column9":"c","q1_2_2":"d"}',)
+    ]
 
 
 @settings(max_examples=300, deadline=None)
