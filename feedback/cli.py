@@ -309,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     except RunBusy as busy:
         print(f"feedback {args.command} refused: {busy}", file=sys.stderr)
         return EXIT_BUSY
-    except (ValueError, RunFailed) as error:
+    # OSError: the data folder or a file in it cannot be used (no permission, disk full)
+    except (ValueError, RunFailed, OSError) as error:
         print(f"feedback {args.command} failed: {error}", file=sys.stderr)
         return 1
 

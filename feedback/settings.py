@@ -159,8 +159,11 @@ class Settings:
                 f"FEEDBACK_UNSUBSCRIBE_URL={messages.unsubscribe_url!r} is not an http(s) URL"
             )
         memory_limit(env)  # checked before a run starts, used where DuckDB opens
+        data_dir = Path(env.get("FEEDBACK_DATA_DIR") or "data").resolve()
+        if data_dir.exists() and not data_dir.is_dir():
+            raise ValueError(f"FEEDBACK_DATA_DIR={str(data_dir)!r} is not a folder")
         return cls(
-            data_dir=Path(env.get("FEEDBACK_DATA_DIR") or "data").resolve(),
+            data_dir=data_dir,
             messages=messages,
             smtp=smtp,
         )

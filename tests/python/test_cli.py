@@ -55,6 +55,21 @@ def test_bad_input_exits_1_with_a_clear_message(tmp_path, monkeypatch, capsys, a
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_data_folder_that_cannot_be_used_exits_1_with_a_clear_message(
+    tmp_path, monkeypatch, capsys
+):
+    a_file = tmp_path / "data"
+    a_file.write_text("kept")
+    for data_dir, message in (
+        (a_file, f"FEEDBACK_DATA_DIR='{a_file}' is not a folder"),
+        (a_file / "sub", f"[Errno 20] Not a directory: '{a_file / 'sub'}'"),
+    ):
+        monkeypatch.setenv("FEEDBACK_DATA_DIR", str(data_dir))
+        assert cli.main(["run", "--as-of", "2026-04-01"]) == 1
+        assert capsys.readouterr().err.strip() == f"feedback run failed: {message}"
+    assert a_file.read_text() == "kept"
+
+
 def hold_the_lock(data_root: Path) -> subprocess.Popen:
     """Another process holding the data folder's run lock, as a busy run does."""
     holder = subprocess.Popen(
