@@ -192,7 +192,9 @@ class SyntheticData:
                 select
                     *,
                     lower(strip_accents(replace(first_name, '-', ''))) || '.'
-                    || lower(strip_accents(regexp_replace(last_name, '[^A-Za-zÀ-ÿıİçÇşŞğĞ]', '', 'g')))
+                    || lower(strip_accents(replace(
+                        regexp_replace(last_name, '[^A-Za-zÀ-ÿıİçÇşŞğĞ]', '', 'g'), 'ı', 'i'
+                    )))
                     || cast(customer_no % 97 as varchar) || '@' || domain as address
                 from named
             )
@@ -209,7 +211,8 @@ class SyntheticData:
                     when u_email < 0.022 then replace(address, '@', ' at ')
                     when u_email < 0.025 then address || '.'
                     else address
-                end as email
+                end as email,
+                u_email >= 0.025 as has_valid_email
             from addressed
         """)  # noqa: E501
 
@@ -292,9 +295,12 @@ class SyntheticData:
         """)
 
     def _answers(self) -> None:
-        """KCM's answers to the invitations a run would roughly send: per customer the latest
-        surveyed contact in each four-week stretch, to a plausible address. (The warehouse's own
-        rule decides who is invited; these only need to look like its invitations.)"""
+        """KCM's answers to the invitations that runs on every day from the day after
+        `first_day` send: a contact of day C is delivered to the run of C + 1, which invites the
+        customer's latest contact of C of a surveyed type to a valid address, unless an
+        invitation went out on C - 27 or later (the 28-day rule). Customers who opt out at any
+        time get none: deliveries dropped together load on the first run, where an opt-out
+        stops every invitation, whatever its date."""
         surveyed = _list(RESPONSE_RATES)
         rate = "case contact_type " + " ".join(
             f"when '{kind}' then {r}" for kind, r in RESPONSE_RATES.items()
@@ -320,17 +326,39 @@ class SyntheticData:
         )
         self.conn.execute(f"""
             create table answers as
-            with invited as (
-                select contacts.*
+            with candidates as (
+                select
+                    contacts.customer_no,
+                    contacts.day_no,
+                    arg_max(contacts.event_id, (contacts.occurred_at, contacts.event_id))
+                        as event_id
                 from contacts
                 inner join customers using (customer_no)
-                where list_contains({surveyed}, contact_type)
-                    and customers.email like '%_@_%._%' and customers.email not like '% %'
-                    and customers.email not like '%.'
-                qualify row_number() over (
-                    partition by customer_no, (day_no + customer_no % 28) // 28
-                    order by occurred_at desc
-                ) = 1
+                left join opt_outs using (customer_id)
+                where list_contains({surveyed}, contacts.contact_type)
+                    and customers.has_valid_email
+                    and opt_outs.customer_id is null
+                group by contacts.customer_no, contacts.day_no
+            ),
+            invitation_days as (
+                -- an invitation sent on C + 1 holds back the customer's contacts up to C + 28
+                select
+                    customer_no,
+                    unnest(list_reduce(
+                        list(day_no order by day_no),
+                        lambda sent, day_no: if(
+                            day_no >= sent[-1] + 29, list_append(sent, day_no), sent
+                        ),
+                        [-29]
+                    )[2:]) as day_no
+                from candidates
+                group by customer_no
+            ),
+            invited as (
+                select contacts.*
+                from candidates
+                inner join invitation_days using (customer_no, day_no)
+                inner join contacts using (event_id)
             ),
             answered as (
                 select

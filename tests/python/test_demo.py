@@ -51,6 +51,10 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
                 "select outcome, count(*) from marts.contact_outcomes group by outcome"
             ).fetchall()
         )
+        responses, to_unknown_invitations = conn.execute(
+            "select count(*), count(*) filter (where contact_type is null)"
+            " from marts.survey_responses"
+        ).fetchone()
     finally:
         conn.close()
     # Four quarters, each published on the first run of the next.
@@ -75,6 +79,9 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
         f" {outcomes['emailed_within_4_weeks_before']}" in out
     )
     assert f"  invited {outcomes['invited']:>41}" in out
+    # KCM answers the invitations the runs sent: the generator follows the 28-day rule.
+    assert to_unknown_invitations == 0
+    assert 0.15 * outcomes["invited"] < responses < 0.35 * outcomes["invited"]
     reports = sorted(p.name for p in (tmp_path / "data" / "reports").glob("*.html"))
     assert reports == [f"klanttevredenheid-{q}.html" for q, _, _, _ in quarters]
     for where in (
