@@ -184,10 +184,6 @@ def _move(path: Path, target: Path) -> None:
     shutil.move(path, target)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -203,21 +199,25 @@ def _header(path: Path, delimiter: str) -> list[str]:
 
 
 def _columns_by_name(source: Source, header: list[str]) -> dict[str, str]:
-    """The header's columns under unique names, keyed by name in lower case without surrounding
-    spaces: the source's own columns (in any order; one named twice is ambiguous, and the file is
-    kept aside) and further ones. A further name repeated is numbered (`q1`, `q1_2`), an empty
-    one named by its position."""
+    """The header's columns as the reader names them, `c1`, `c2`, ... by position (no header
+    name can clash with one the loading uses, such as `rowid`), by the name they are loaded
+    under: the source's own columns by name in lower case without surrounding spaces (in any
+    order; one named twice is ambiguous, and the file is kept aside), further ones by their
+    header name, a repeated one numbered (`q1`, `q1_2`) and an empty one by its position
+    (`column9`)."""
     by_name: dict[str, str] = {}
     for position, name in enumerate(header, start=1):
         key = name.strip().lower()
-        if key in source.columns and key in by_name:
-            raise UnreadableFile(f"the header names column {key!r} twice")
-        base = key or f"column{position}"
-        numbered, n = base, 1
-        while numbered in by_name:
-            n += 1
-            numbered = f"{base}_{n}"
-        by_name[numbered] = name if numbered == key else numbered
+        if key in source.columns:
+            if key in by_name:
+                raise UnreadableFile(f"the header names column {key!r} twice")
+        else:
+            key = base = name if name.strip() else f"column{position}"
+            n = 1
+            while key in by_name:
+                n += 1
+                key = f"{base}_{n}"
+        by_name[key] = f"c{position}"
     missing = [column for column in source.columns if column not in by_name]
     if missing:
         expected = source.delimiter.join(source.columns)
@@ -298,8 +298,9 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
             " for UTF-8"
         )
 
-    by_name = _columns_by_name(source, _header(path, source.delimiter))
-    columns = ", ".join(f"{_literal(name)}: 'varchar'" for name in by_name.values())
+    header = _header(path, source.delimiter)
+    by_name = _columns_by_name(source, header)
+    columns = ", ".join(f"'c{position}': 'varchar'" for position in range(1, len(header) + 1))
     conn.execute("drop table if exists delivery_errors; drop table if exists delivery_scans")
     try:
         conn.execute(
@@ -330,10 +331,11 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
             " file, so the lines after it cannot be read: fix the quote and deliver it again"
         )
 
-    selected = [f"{_quote(by_name[column])} as {column}" for column in source.columns]
-    extras = [name for key, name in by_name.items() if key not in source.columns]
+    selected = [f"{by_name[column]} as {column}" for column in source.columns]
+    extras = {name: column for name, column in by_name.items() if name not in source.columns}
+    # named by parameters: a header name is any text
     extra_json = (
-        "json_object(" + ", ".join(f"{_literal(n)}, {_quote(n)}" for n in extras) + ")"
+        "json_object(" + ", ".join(f"?, {column}" for column in extras.values()) + ")"
         if extras
         else "null::json"
     )
@@ -369,7 +371,7 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
             {extra_json} as _extra_columns
         from ({numbered_rows}) as numbered_rows
         """,
-        [path.name, loaded_at],
+        [path.name, loaded_at, *extras],
     )
     conn.execute(
         f"""

@@ -159,12 +159,13 @@ def test_a_broken_record_is_rejected_alone_and_the_rest_of_its_file_loads(data):
         + ",,\n"
         + "e4,k4,new_policy,2026-02-13 10:00:00,d@b.nl,Dirk,,\n",
     )
-    # Further columns named twice, in another case, or not at all are kept, each by a name.
+    # Further columns are kept by their names, whatever they are: repeated, empty, a name the
+    # loading uses itself.
     data.land(
         "kcm_responses",
         "kcm-2026-02-14.csv",
-        KCM_HEADER.replace("comment", "comment;q1;Q1; ;q1_2")
-        + "r1;inv-a;KCM-SQ-01;2026-02-13 10:00:00;8;prima;a;b;c;d\n",
+        KCM_HEADER.replace("comment", 'comment;q1;q1; ;q1_2;rowid;"Q""1"')
+        + "r1;inv-a;KCM-SQ-01;2026-02-13 10:00:00;8;prima;a;b;c;d;e;f\n",
     )
     _, output = data.run("2026-02-15")
 
@@ -184,7 +185,7 @@ def test_a_broken_record_is_rejected_alone_and_the_rest_of_its_file_loads(data):
         ),
     ]
     assert data.query("select extra_answers from marts.survey_responses") == [
-        ('{"q1":"a","q1_2":"b","column9":"c","q1_2_2":"d"}',)
+        ('{"q1":"a","q1_2":"b","column9":"c","q1_2_2":"d","rowid":"e","Q\\"1":"f"}',)
     ]
 
 
