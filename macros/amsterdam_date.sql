@@ -20,8 +20,7 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_timestamp(text) -%}
-    {#- as DuckDB casts it: a decimal comma as a dot, t and z in capitals -#}
-    {%- set value -%} upper(replace(trim({{ text }}), ',', '.')) {%- endset -%}
+    {%- set value -%} trim({{ text }}) {%- endset -%}
     {%- set date -%} \d{4}-\d{2}-\d{2} {%- endset -%}
     {%- set time -%} [T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)? {%- endset -%}
     {%- set offset -%} (Z|[+-](0\d|1[0-4])(:?[0-5]\d)?) {%- endset -%}
