@@ -23,7 +23,7 @@ import duckdb
 
 from feedback.faults import crash_point
 from feedback.settings import Settings
-from feedback.warehouse import connect
+from feedback.warehouse import connect, path_literal
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +184,6 @@ def _move(path: Path, target: Path) -> None:
     shutil.move(path, target)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _header(path: Path, delimiter: str) -> list[str]:
     """The delivery's header record (after a byte-order mark), read as DuckDB's CSV reader reads
     a record."""
@@ -309,7 +305,7 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
             -- the header's columns as given, not sniffed: the sniffer fails on a file with one
             -- broken record, which is rejected on its own here. Read in parallel, kept in file
             -- order (the rows' order numbers their lines).
-            select * from read_csv({_literal(str(path))}, delim = '{source.delimiter}',
+            select * from read_csv({path_literal(path)}, delim = '{source.delimiter}',
                 header = true, auto_detect = false, columns = {{{columns}}},
                 quote = '"', escape = '"', parallel = true,
                 store_rejects = true, rejects_table = 'delivery_errors',
