@@ -6,16 +6,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import gc
 import logging
 import os
 import shutil
 import sys
 import tempfile
+import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from feedback import progress
+from feedback.reporting import REPORTING_FILE
 from feedback.runlock import RunBusy, run_lock
 from feedback.sending import delivery_problems
 from feedback.settings import Settings, parse_run_date
@@ -153,23 +156,30 @@ def _output_to(path: Path):
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with (
-        path.open("a", encoding="utf-8") as log_file,
-        contextlib.redirect_stdout(log_file),
-        contextlib.redirect_stderr(log_file),
-        _beside_descriptor_1(terminal, saved[0]) as terminal,
-    ):
-        os.dup2(log_file.fileno(), 1)
-        os.dup2(log_file.fileno(), 2)
-        try:
-            yield terminal
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+    log_file = path.open("a", encoding="utf-8")
+    try:
+        with (
+            contextlib.redirect_stdout(log_file),
+            contextlib.redirect_stderr(log_file),
+            _beside_descriptor_1(terminal, saved[0]) as terminal,
+        ):
+            os.dup2(log_file.fileno(), 1)
+            os.dup2(log_file.fileno(), 2)
+            try:
+                yield terminal
+            finally:
+                # On a full disk the log cannot take what is left; the terminal comes back
+                # all the same, for the message that says so.
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(OSError):
+                        stream.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+                os.close(saved[0])
+                os.close(saved[1])
+    finally:
+        with contextlib.suppress(OSError):
+            log_file.close()
 
 
 @contextlib.contextmanager
@@ -297,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(message)s",
     )
 
+    settings = None
     try:
         settings = Settings.from_env()
         if args.command == "ui":
@@ -312,7 +323,59 @@ def main(argv: list[str] | None = None) -> int:
     # OSError: the data folder or a file in it cannot be used (no permission, disk full)
     except (ValueError, RunFailed, OSError) as error:
         print(f"feedback {args.command} failed: {error}", file=sys.stderr)
+        _say_if_out_of_space(settings, error)
         return 1
+    except Exception as error:
+        # Not a step's failure but around the steps (Dagster's own storage, for one): the
+        # cause on one line, then the traceback for a bug report, unless a full disk is the
+        # cause.
+        first_line = (str(error).splitlines() or [""])[0]
+        print(
+            f"feedback {args.command} failed: {type(error).__name__}: {first_line}",
+            file=sys.stderr,
+        )
+        if not _say_if_out_of_space(settings, error):
+            traceback.print_exc()
+        return 1
+
+
+# How a full disk shows in the errors of the libraries a run goes through (DuckDB, SQLite under
+# Dagster's storage, Python's own files).
+_NO_SPACE = ("No space left on device", "database or disk is full")
+MB = 1024 * 1024
+
+
+def _say_if_out_of_space(settings: Settings | None, error: BaseException) -> bool:
+    """When the data folder's disk is full, or too full for a run, say so and what to do; returns
+    whether it did. A full disk stops a run wherever it happens to write, each library saying it
+    in its own words (SQLite's can be "disk I/O error"); the next run, given room, completes it."""
+    if settings is None or not settings.data_dir.is_dir():
+        return False
+    causes = [error]
+    while (cause := causes[-1].__cause__ or causes[-1].__context__) and cause not in causes:
+        causes.append(cause)
+    said_so = any(
+        getattr(cause, "errno", None) == errno.ENOSPC
+        or any(words in str(cause) for words in _NO_SPACE)
+        for cause in causes
+    )
+    # A run writes its new warehouse.duckdb and reporting.duckdb beside the old ones.
+    copies = {
+        path.name: path.stat().st_size
+        for path in (settings.warehouse_path, settings.data_dir / REPORTING_FILE)
+        if path.exists()
+    }
+    free = shutil.disk_usage(settings.data_dir).free
+    if not said_so and free >= sum(copies.values()) + 16 * MB:
+        return False
+    sizes = "".join(f", {name} {size / MB:.0f} MB" for name, size in copies.items())
+    print(
+        f"The disk of {settings.data_dir} is full or nearly ({free / MB:.0f} MB free{sizes}):"
+        " a run writes a new copy of each of those files beside the old one. Make room and run"
+        " again: the next run completes this one (nothing unsent counts as sent).",
+        file=sys.stderr,
+    )
+    return True
 
 
 def ui_command(settings: Settings, port: int) -> tuple[list[str], dict[str, str], Path]:

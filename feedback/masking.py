@@ -236,14 +236,30 @@ def compact_warehouse(settings: Settings) -> bool:
     """
     path = settings.warehouse_path
     fresh = path.with_name(f"{path.name}.compacting")
-    for leftover in (fresh, Path(f"{fresh}.wal")):
-        leftover.unlink(missing_ok=True)
+    _remove_copy(fresh)
     with connect(path) as conn:
         due = conn.execute(
             "select count(*) from privacy.masking_log where records_masked > 0 and not compacted"
         ).fetchone()[0]
     if not due:
         return False
+    try:
+        _copy_warehouse(path, fresh)
+    except Exception:
+        # A copy cut short (by a full disk, most likely) would take the room the next run needs.
+        _remove_copy(fresh)
+        raise
+    if Path(f"{path}.wal").exists():
+        # Never happens after the checkpoint above; the WAL would otherwise be replayed onto
+        # the copy.
+        raise RuntimeError(f"{path.name} has a write-ahead log after a checkpoint; not compacted")
+    crash_point("compaction:before_swap")
+    os.replace(fresh, path)
+    log.info("warehouse rewritten after masking: %d bytes", path.stat().st_size)
+    return True
+
+
+def _copy_warehouse(path: Path, fresh: Path) -> None:
     # In memory: it spills where the warehouse's own connections do.
     conn = open_duckdb(temp_directory=f"{path}.tmp")
     try:
@@ -256,11 +272,8 @@ def compact_warehouse(settings: Settings) -> bool:
         conn.execute("detach warehouse")
     finally:
         conn.close()
-    if Path(f"{path}.wal").exists():
-        # Never happens after the checkpoint above; the WAL would otherwise be replayed onto
-        # the copy.
-        raise RuntimeError(f"{path.name} has a write-ahead log after a checkpoint; not compacted")
-    crash_point("compaction:before_swap")
-    os.replace(fresh, path)
-    log.info("warehouse rewritten after masking: %d bytes", path.stat().st_size)
-    return True
+
+
+def _remove_copy(fresh: Path) -> None:
+    for leftover in (fresh, Path(f"{fresh}.wal")):
+        leftover.unlink(missing_ok=True)

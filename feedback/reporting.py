@@ -28,13 +28,31 @@ def write_reporting(settings: Settings) -> dict[str, int]:
     data_dir = settings.data_dir
     target = data_dir / REPORTING_FILE
     partial = data_dir / f"{REPORTING_FILE}.partial"
-    for leftover in (partial, Path(f"{partial}.wal")):
-        leftover.unlink(missing_ok=True)
+    _remove_partial(partial)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     parquet_root = data_dir / "reporting"
     parquet_dir = parquet_root / f"marts-{stamp}"
     parquet_dir.mkdir(parents=True)
 
+    try:
+        rows = _copy_marts_and_audit(settings, partial, parquet_dir)
+    except Exception:
+        # Cut short (by a full disk, most likely): what was written would take the room the
+        # next run needs.
+        _remove_partial(partial)
+        shutil.rmtree(parquet_dir, ignore_errors=True)
+        raise
+    os.replace(partial, target)
+    _swap_link(parquet_root / "marts", parquet_dir.name)
+    for old in parquet_root.glob("marts-*"):
+        if old != parquet_dir:
+            shutil.rmtree(old, ignore_errors=True)
+    return rows
+
+
+def _copy_marts_and_audit(settings: Settings, partial: Path, parquet_dir: Path) -> dict[str, int]:
+    """Copy the reported schemas into `partial`, each mart also into `parquet_dir`; the rows
+    per table."""
     rows: dict[str, int] = {}
     conn = open_duckdb(partial)
     try:
@@ -59,12 +77,12 @@ def write_reporting(settings: Settings) -> dict[str, int]:
         conn.execute("detach warehouse")
     finally:
         conn.close()
-    os.replace(partial, target)
-    _swap_link(parquet_root / "marts", parquet_dir.name)
-    for old in parquet_root.glob("marts-*"):
-        if old != parquet_dir:
-            shutil.rmtree(old, ignore_errors=True)
     return rows
+
+
+def _remove_partial(partial: Path) -> None:
+    for leftover in (partial, Path(f"{partial}.wal")):
+        leftover.unlink(missing_ok=True)
 
 
 def _swap_link(link: Path, target_name: str) -> None:

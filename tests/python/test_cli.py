@@ -70,6 +70,20 @@ def test_a_data_folder_that_cannot_be_used_exits_1_with_a_clear_message(
     assert a_file.read_text() == "kept"
 
 
+def test_an_unforeseen_error_is_named_on_the_first_line_with_its_traceback_below(
+    tmp_path, monkeypatch, capsys
+):
+    def fails(*args, **kwargs):
+        raise KeyError("a key no run has")
+
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(cli, "execute_run", fails)
+    assert cli.main(["run", "--as-of", "2026-04-01"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("feedback run failed: KeyError: 'a key no run has'\nTraceback")
+    assert "is full or nearly" not in said
+
+
 def hold_the_lock(data_root: Path) -> subprocess.Popen:
     """Another process holding the data folder's run lock, as a busy run does."""
     holder = subprocess.Popen(
@@ -242,8 +256,9 @@ def test_feedback_ui_replaces_itself_with_dagster_dev(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     started = []
 
-    class Replaced(Exception):
-        """os.execve does not return: the process becomes `dagster dev`."""
+    class Replaced(BaseException):
+        """os.execve does not return: the process becomes `dagster dev` (nothing after it runs,
+        no handler of `main` either)."""
 
     def execve(*call):
         started.append(call)

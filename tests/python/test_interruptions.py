@@ -1,5 +1,5 @@
-"""A run stopped dead anywhere (SIGKILL) is completed by the next run, which ends where an
-uninterrupted run ends.
+"""A run stopped dead anywhere (SIGKILL), or by a disk that fills up, is completed by the next
+run, which ends where an uninterrupted run ends.
 
 One data folder is prepared by the run of 2 March 2026 (three contacts, three invitations).
 For 3 June two contact deliveries, a KCM delivery and an opt-out land: the run loads them,
@@ -7,6 +7,11 @@ invites three customers, masks what is older than 3 March, compacts the warehous
 Q1. A copy of the folder runs 3 June uninterrupted; for each stop point another copy runs it in a
 child process that kills itself there (`FEEDBACK_KILL_AT`, see `feedback.faults`), then runs it
 again as usual. Warehouse, ledger, masking, files and marts must equal the uninterrupted run's.
+
+For a full disk the folder is copied onto a small disk of its own, a tmpfs mounted in a user and
+mount namespace (`unshare`, no root needed), beside a file that takes all its room but `free`
+bytes. `feedback run` fails there, with a message that says so; the file is removed, as an
+operator makes room, and the run is made again.
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ import multiprocessing
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CONTACT_HEADER, KCM_HEADER, DataFolder, invitation_id
+from conftest import _SETTINGS, CONTACT_HEADER, KCM_HEADER, DataFolder, invitation_id
 
 from feedback import cli
 from feedback.faults import KILL_AT
@@ -207,6 +215,10 @@ def test_a_run_killed_there_is_completed_by_the_next_run(
 
     code, output = data.run(RUN_DATE)
     assert code == 0, output
+    assert_ends_as_uninterrupted(data, uninterrupted)
+
+
+def assert_ends_as_uninterrupted(data: DataFolder, uninterrupted: dict) -> None:
     result = state(data)
     for name, rows in uninterrupted["tables"].items():
         different = set(result["tables"][name]) ^ set(rows)
@@ -217,3 +229,69 @@ def test_a_run_killed_there_is_completed_by_the_next_run(
     assert result["leftovers"] == []
     assert json.dumps(result["published"]) == json.dumps(uninterrupted["published"])
     assert date.fromisoformat(result["published"]["published_on"]) == date(2026, 6, 3)
+
+
+MB = 1024 * 1024
+
+# Run inside the namespace: argv is the disk's mount point, the prepared folder, the folder to
+# copy the result to, the bytes to leave free, the feedback command.
+ON_A_SMALL_DISK = r"""
+import json, os, shutil, subprocess, sys
+disk, prepared, out, free, feedback, run_date = sys.argv[1:]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", disk], check=True)
+data = os.path.join(disk, "data")
+shutil.copytree(prepared, data, symlinks=True)
+filler = os.path.join(disk, "filler")
+with open(filler, "wb") as room:
+    os.posix_fallocate(room.fileno(), 0, shutil.disk_usage(disk).free - int(free))
+env = {**os.environ, "FEEDBACK_DATA_DIR": data}
+command = [feedback, "run", "--as-of", run_date]
+runs = [subprocess.run(command, env=env, capture_output=True, text=True)]
+left = sorted(os.listdir(data)) + sorted(os.listdir(os.path.join(data, "reporting")))
+os.remove(filler)
+runs.append(subprocess.run(command, env=env, capture_output=True, text=True))
+shutil.copytree(data, os.path.join(out, "data"), symlinks=True)
+with open(os.path.join(out, "runs.json"), "w") as runs_file:
+    json.dump([left, *([run.returncode, run.stdout, run.stderr] for run in runs)], runs_file)
+"""
+
+
+def namespaces_available() -> bool:
+    unshare = shutil.which("unshare")
+    return bool(unshare) and (
+        subprocess.run([unshare, "-rm", "true"], capture_output=True).returncode == 0
+    )
+
+
+@pytest.mark.skipif(not namespaces_available(), reason="needs unshare -rm (user namespaces)")
+# With 2 MB free Dagster's own storage (SQLite) is the first to find the disk full; with 15 MB,
+# the rewrite of the warehouse after masking.
+@pytest.mark.parametrize("free", [2 * MB, 15 * MB])
+def test_a_run_that_fills_the_disk_fails_clearly_and_the_next_completes_it(
+    free, prepared, uninterrupted, tmp_path, monkeypatch
+):
+    for name in _SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    feedback = Path(sys.executable).with_name("feedback")
+    subprocess.run(
+        ["unshare", "-rm", sys.executable, "-c", ON_A_SMALL_DISK]
+        + [str(disk), str(prepared.root), str(out), str(free), str(feedback), RUN_DATE],
+        check=True,
+        timeout=600,
+    )
+    left, (failed, _, said), (completed, printed, _) = json.loads((out / "runs.json").read_text())
+
+    assert failed == 1
+    assert "Traceback" not in said
+    assert said.startswith("feedback run failed: ")
+    assert "is full or nearly" in said
+    assert "Make room and run again" in said
+    # what it was writing when the disk filled up is gone: the room is there to make
+    assert not [name for name in left if name.endswith((".compacting", ".partial"))], left
+    assert len([name for name in left if name.startswith("marts-")]) == 1, left
+
+    assert completed == 0, printed
+    assert_ends_as_uninterrupted(DataFolder(out / "data"), uninterrupted)
