@@ -239,6 +239,11 @@ def print_summary(
     )
     for name, reason in kept_aside:
         print(f"    quarantined {name}: {reason}")
+    if load.get("files_left_in_landing"):
+        print(
+            "    left in landing/ for the next run, as they changed while they were read (still"
+            f" being written): {load['files_left_in_landing']}"
+        )
     send = metadata.get("sending/invitation_emails", {})
     where = f"SMTP {settings.smtp.host}" if settings.smtp else "outbox/"
     problems = delivery_problems(settings, started)

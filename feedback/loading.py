@@ -5,6 +5,8 @@ with file name, line number and load time) or, when the reader cannot split it i
 columns, in `raw.unreadable_rows` with DuckDB's error. Value rules (timestamps, grades, ids) are
 dbt staging's job. A file that cannot be read at all is moved to `quarantine/` and recorded with
 the reason; a loaded file moves to `archive/`, a repeated delivery of loaded content is removed.
+A file that changes while it is read is still being written: nothing of it is loaded, and it is
+left in landing/ for the next run.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class LoadSummary:
     rows_unreadable: int = 0
     files_repeated: int = 0
     files_quarantined: list[str] = field(default_factory=list)
+    files_left_in_landing: list[str] = field(default_factory=list)
 
 
 def load_landing(settings: Settings, run_date: date) -> LoadSummary:
@@ -134,6 +137,7 @@ def _ingest_file(
     run_date: date,
     summary: LoadSummary,
 ) -> None:
+    seen = _written(path)
     scan = _scan(path)
     sha256 = scan.sha256
     earlier = conn.execute(
@@ -144,6 +148,8 @@ def _ingest_file(
     ingestion_id = conn.execute("select nextval('raw.ingestion_id_seq')").fetchone()[0]
     delivery = _Delivery(ingestion_id, source, path, sha256, loaded_at, run_date)
     if earlier is not None:
+        if _still_being_written(path, seen, source, summary):
+            return
         # The same content again loads nothing; its rows are already in the warehouse.
         delivery.record(
             conn, 0, None, f"same content as ingestion {earlier[0]}, loaded before; nothing loaded"
@@ -159,10 +165,15 @@ def _ingest_file(
     conn.begin()
     try:
         rows_read, unreadable = _read_into_raw(conn, source, path, scan, ingestion_id, loaded_at)
+        if _still_being_written(path, seen, source, summary):
+            conn.rollback()
+            return
         delivery.record(conn, rows_read, str(stored), None)
         conn.commit()
     except UnreadableFile as problem:
         conn.rollback()
+        if _still_being_written(path, seen, source, summary):
+            return
         stored = "quarantine" / kept_as
         delivery.record(conn, 0, str(stored), str(problem))
         _move(path, settings.data_dir / stored)
@@ -177,6 +188,30 @@ def _ingest_file(
     summary.rows_read += rows_read
     summary.rows_unreadable += unreadable
     log.info("%s/%s: %d rows read, %d unreadable", source.name, path.name, rows_read, unreadable)
+
+
+def _written(path: Path) -> tuple[int, int]:
+    """The file's size and time of last change."""
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+def _still_being_written(
+    path: Path, seen: tuple[int, int], source: Source, summary: LoadSummary
+) -> bool:
+    """Whether the file changed since `seen`, while this run read it: a delivery still being
+    written (an upload in progress), whose rows so far are not the delivery. Such a file stays
+    in landing/ for the next run, unrecorded; moved now, the rest of it would follow it into the
+    archive, never loaded."""
+    if _written(path) == seen:
+        return False
+    summary.files_left_in_landing.append(f"{source.name}/{path.name}")
+    log.warning(
+        "%s/%s changed while it was read (still being written?): left for the next run",
+        source.name,
+        path.name,
+    )
+    return True
 
 
 def _move(path: Path, target: Path) -> None:

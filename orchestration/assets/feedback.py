@@ -47,7 +47,10 @@ def load_landing_files(context: dg.AssetExecutionContext, run_date: RunDate):
     """New files under landing/, each loaded once into the raw tables (or kept aside)."""
     log.info("loading the files in landing/")
     summary = load_landing(settings(), run_date.date())
-    metadata = asdict(summary) | {"files_quarantined": len(summary.files_quarantined)}
+    metadata = asdict(summary) | {
+        "files_quarantined": len(summary.files_quarantined),
+        "files_left_in_landing": ", ".join(summary.files_left_in_landing),
+    }
     for table in RAW_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", table], metadata=metadata)
 

@@ -7,6 +7,7 @@ from conftest import CONTACT_HEADER, KCM_HEADER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feedback import loading
 from feedback.loading import _ordinal, _scan
 
 KCM_FILE = (
@@ -187,6 +188,49 @@ def test_a_broken_record_is_rejected_alone_and_the_rest_of_its_file_loads(data):
     assert data.query("select extra_answers from marts.survey_responses") == [
         ('{"q1":"a","q1_2":"b","column9":"c","q1_2_2":"d","rowid":"e","Q\\"1":"f"}',)
     ]
+
+
+def test_a_delivery_that_changes_while_it_is_read_is_left_for_the_next_run(data, monkeypatch):
+    """An upload still in progress when the run reads the file: what is there so far is not the
+    delivery (a cut-off row, a quote not closed yet). Nothing of it is loaded or kept aside; it
+    stays in landing/, and the next run loads it whole."""
+    contacts = data.land(
+        "contact_events",
+        "contacts-2026-02-14.csv",
+        CONTACT_HEADER + "e1,k1,new_policy,2026-02-13 10:00:00,a@b.nl,Jos,,\ne2,k2,new_po",
+    )
+    kcm = data.land(
+        "kcm_responses",
+        "kcm-2026-02-14.csv",
+        KCM_HEADER + 'r1;inv-a;KCM-SQ-01;2026-02-13 10:00:00;8;"Goed geholpen,\n',
+    )
+    rest = {contacts: "licy,2026-02-13 11:00:00,b@b.nl,Ann,,\n", kcm: 'heel snel"\n'}
+    read_into_raw = loading._read_into_raw
+
+    def while_the_upload_goes_on(conn, source, path, *args):
+        try:
+            return read_into_raw(conn, source, path, *args)
+        finally:
+            with path.open("a", encoding="utf-8") as upload:
+                upload.write(rest.pop(path, ""))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loading, "_read_into_raw", while_the_upload_goes_on)
+        _, output = data.run("2026-02-15")
+
+    assert (
+        "left in landing/ for the next run, as they changed while they were read (still being"
+        " written): contact_events/contacts-2026-02-14.csv, kcm_responses/kcm-2026-02-14.csv"
+    ) in output
+    assert "0 kept aside in quarantine/" in output
+    assert contacts.exists() and kcm.exists()
+    for table in ("raw.ingestions", "raw.contact_events", "raw.kcm_responses"):
+        assert data.query(f"select count(*) from {table}") == [(0,)], table
+
+    _, output = data.run("2026-02-16")
+    assert "2 file(s) loaded, 3 row(s) loaded, 0 rejected" in output
+    assert data.query("select event_id from raw.contact_events order by 1") == [("e1",), ("e2",)]
+    assert data.query("select comment from raw.kcm_responses") == [("Goed geholpen,\nheel snel",)]
 
 
 @settings(max_examples=300, deadline=None)
