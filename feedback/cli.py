@@ -329,6 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RunFailed, OSError) as error:
         print(f"feedback {args.command} failed: {error}", file=sys.stderr)
         _say_if_out_of_space(settings, error)
+        if "Could not set lock on file" in str(error):
+            print(
+                "Another process holds warehouse.duckdb open (DuckDB names it above). The file"
+                " is the runs' own: BI tools and notebooks read reporting.duckdb, which no run"
+                " waits for. Close it there and run again.",
+                file=sys.stderr,
+            )
         return 1
     except Exception as error:
         # Not a step's failure but around the steps (Dagster's own storage, for one): the

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import duckdb
-from conftest import CONTACT_HEADER
+from conftest import CONTACT_HEADER, invitation_id
 
 from feedback.reporting import write_reporting
 from feedback.settings import Settings
@@ -81,6 +81,37 @@ def test_a_reader_holding_reporting_open_neither_blocks_nor_sees_half_a_run(data
     ).fetchall() == [(2,)]
     # One version of the Parquet folder is kept: the one the link points at.
     assert len(list((data.root / "reporting").glob("marts-*"))) == 1
+
+
+def test_a_reader_holding_the_warehouse_itself_fails_the_run_at_once_with_what_to_do(data):
+    """warehouse.duckdb is the runs' own: a reader that opens it anyway stops the run, which
+    says who holds it and where readers belong, and changes nothing; once it lets go, the run
+    completes."""
+    data.land("contact_events", "contacts-2026-03-01.csv", contact("e-1", "01"))
+    data.run("2026-03-02")
+    delivery = data.land("contact_events", "contacts-2026-03-02.csv", contact("e-2", "02"))
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(data.root / "warehouse.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        code, output = data.run("2026-03-03", expect_success=False)
+    finally:
+        reader.kill()
+        reader.wait()
+
+    assert code == 1
+    assert "Conflicting lock is held in" in output and f"(PID {reader.pid})" in output
+    assert "Another process holds warehouse.duckdb open" in output
+    assert "BI tools and notebooks read reporting.duckdb" in output
+    assert delivery.exists()
+    assert data.outbox() == [invitation_id("e-1")]
+
+    data.run("2026-03-03")
+    assert data.outbox() == sorted([invitation_id("e-1"), invitation_id("e-2")])
 
 
 def test_a_data_folder_copied_without_its_link_still_gets_the_new_parquet(tmp_path):
