@@ -239,6 +239,11 @@ def print_summary(
     )
     for name, reason in kept_aside:
         print(f"    quarantined {name}: {reason}")
+    if load.get("passed_over"):
+        print(
+            "    not loaded, as no run loads them (a source folder takes *.csv files):"
+            f" {load['passed_over']}"
+        )
     if load.get("files_left_in_landing"):
         print(
             "    left in landing/ for the next run, as they changed while they were read (still"

@@ -77,6 +77,8 @@ class LoadSummary:
     files_repeated: int = 0
     files_quarantined: list[str] = field(default_factory=list)
     files_left_in_landing: list[str] = field(default_factory=list)
+    # What lies in landing/ that no run loads (relative to it, a folder with a trailing /).
+    passed_over: list[str] = field(default_factory=list)
 
 
 def load_landing(settings: Settings, run_date: date) -> LoadSummary:
@@ -91,11 +93,39 @@ def load_landing(settings: Settings, run_date: date) -> LoadSummary:
             for path in sorted(p for p in folder.iterdir() if p.is_file() and _is_csv(p)):
                 _ingest_file(conn, settings, source, path, loaded_at, run_date, summary)
                 crash_point("loading:between_files")
+    summary.passed_over = _passed_over(settings.landing_dir)
+    if summary.passed_over:
+        log.warning("not loaded, as no run loads them: %s", ", ".join(summary.passed_over))
     return summary
 
 
 def _is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv" and not path.name.startswith(".")
+
+
+def _passed_over(landing: Path) -> list[str]:
+    """What lies in landing/ that no run will load, said rather than left unnoticed: anything
+    beside the source folders (a misspelt one, a file dropped in landing/ itself) and, in a
+    source folder, a folder or a file not named *.csv. A name starting with a dot is an upload
+    in progress and passes silently."""
+    sources = {source.name for source in SOURCES}
+    found = []
+    for entry in sorted(landing.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.name not in sources or not entry.is_dir():
+            found.append(_shown(entry, landing))
+            continue
+        found += [
+            _shown(item, landing)
+            for item in sorted(entry.iterdir())
+            if not item.name.startswith(".") and not (item.is_file() and _is_csv(item))
+        ]
+    return found
+
+
+def _shown(path: Path, landing: Path) -> str:
+    return str(path.relative_to(landing)) + ("/" if path.is_dir() else "")
 
 
 @dataclass(frozen=True)

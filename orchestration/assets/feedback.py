@@ -49,10 +49,17 @@ def load_landing_files(context: dg.AssetExecutionContext, run_date: RunDate):
     summary = load_landing(settings(), run_date.date())
     metadata = asdict(summary) | {
         "files_quarantined": len(summary.files_quarantined),
-        "files_left_in_landing": ", ".join(summary.files_left_in_landing),
+        "files_left_in_landing": _listed(summary.files_left_in_landing),
+        "passed_over": _listed(summary.passed_over),
     }
     for table in RAW_TABLES:
         yield dg.MaterializeResult(asset_key=["raw", table], metadata=metadata)
+
+
+def _listed(names: list[str], most: int = 10) -> str:
+    """Names for the run's summary: the first `most`, and how many more."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 @dg.asset(key=LEDGER_KEY, group_name="sending")

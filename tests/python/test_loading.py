@@ -233,6 +233,28 @@ def test_a_delivery_that_changes_while_it_is_read_is_left_for_the_next_run(data,
     assert data.query("select comment from raw.kcm_responses") == [("Goed geholpen,\nheel snel",)]
 
 
+def test_what_lies_in_landing_that_no_run_loads_is_named_in_the_summary(data):
+    row = CONTACT_HEADER + "e1,k1,new_policy,2026-02-13 10:00:00,a@b.nl,Jos,,\n"
+    passed_over = [
+        data.land("contact_event", "contacts-2026-02-14.csv", row),  # a misspelt source
+        data.land("contact_events", "contacts-2026-02-14.txt", row),
+        data.land("contact_events/2026", "contacts-2026-02-14.csv", row),
+        data.root / "landing" / "contacts-2026-02-14.csv",
+    ]
+    passed_over[-1].write_text(row)
+    uploading = data.land("contact_events", ".contacts-2026-02-14.csv", row)
+
+    _, output = data.run("2026-02-15")
+
+    assert (
+        "not loaded, as no run loads them (a source folder takes *.csv files): contact_event/,"
+        " contact_events/2026/, contact_events/contacts-2026-02-14.txt, contacts-2026-02-14.csv\n"
+    ) in output
+    assert ".contacts" not in output
+    assert all(path.exists() for path in [*passed_over, uploading])
+    assert data.query("select count(*) from raw.ingestions") == [(0,)]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.text(alphabet="aé€𝄞 \n", max_size=20).map(str.encode),
