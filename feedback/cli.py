@@ -32,9 +32,15 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 EXIT_REFUSED = 3
 # Another run is busy on the data folder: nothing was done, try again later (sysexits' TEMPFAIL).
 EXIT_BUSY = 75
+# Stopped by Ctrl-C (SIGINT), as the shell counts it: 128 + 2.
+EXIT_INTERRUPTED = 130
 
 
 class RunFailed(Exception):
+    pass
+
+
+class RunInterrupted(Exception):
     pass
 
 
@@ -113,11 +119,19 @@ def execute_run(
             tags={"feedback/started_by": "feedback run", "feedback/run_date": label},
         )
     if not result.success:
-        failures = [
-            f"step {event.step_key}: {_root_cause(event.step_failure_data.error)}"
+        errors = {
+            event.step_key: event.step_failure_data.error
             for event in result.all_events
             if event.is_step_failure and event.step_failure_data.error is not None
+        }
+        # Ctrl-C in a step fails the step; between steps (in a hook), only the run.
+        stops = [
+            event.job_failure_data.error for event in result.all_events if event.is_run_failure
         ]
+        for step, error in [*errors.items(), *((None, stop) for stop in stops)]:
+            if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+                raise RunInterrupted(f"in step {step}" if step else "")
+        failures = [f"step {step}: {_root_cause(error)}" for step, error in errors.items()]
         details = "" if verbose else f"\n(Dagster's and dbt's log: {_shown(log_path)})"
         raise RunFailed("\n".join(failures or ["the run did not complete"]) + details)
     metadata: dict[str, dict] = {}
@@ -330,6 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     except RunBusy as busy:
         print(f"feedback {args.command} refused: {busy}", file=sys.stderr)
         return EXIT_BUSY
+    except (RunInterrupted, KeyboardInterrupt) as stop:
+        where = f" {stop}" if str(stop) else ""
+        print(
+            f"feedback {args.command} interrupted{where}: nothing unsent counts as sent, and the"
+            " next run completes this one",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     # OSError: the data folder or a file in it cannot be used (no permission, disk full)
     except (ValueError, RunFailed, OSError) as error:
         print(f"feedback {args.command} failed: {error}", file=sys.stderr)

@@ -84,6 +84,21 @@ def test_an_unforeseen_error_is_named_on_the_first_line_with_its_traceback_below
     assert "is full or nearly" not in said
 
 
+def test_ctrl_c_outside_the_steps_says_the_run_was_interrupted_and_exits_130(
+    tmp_path, monkeypatch, capsys
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(cli, "execute_run", interrupted)
+    assert cli.main(["run", "--as-of", "2026-04-01"]) == 130
+    assert capsys.readouterr().err == (
+        "feedback run interrupted: nothing unsent counts as sent, and the next run completes"
+        " this one\n"
+    )
+
+
 def hold_the_lock(data_root: Path) -> subprocess.Popen:
     """Another process holding the data folder's run lock, as a busy run does."""
     holder = subprocess.Popen(

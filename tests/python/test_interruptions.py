@@ -31,7 +31,7 @@ import pytest
 from conftest import _SETTINGS, CONTACT_HEADER, KCM_HEADER, DataFolder, invitation_id
 
 from feedback import cli
-from feedback.faults import KILL_AT
+from feedback.faults import KILL_AT, KILL_SIGNAL
 
 PREPARED_ON = "2026-03-02"
 RUN_DATE = "2026-06-03"
@@ -113,13 +113,14 @@ def uninterrupted(prepared, tmp_path_factory) -> dict:
     return result
 
 
-def killed_run(data: DataFolder, as_of: str, point: str) -> int:
-    """`feedback run` in a child process (forked: no second start-up) that kills itself at
-    `point`; its exit code."""
+def killed_run(data: DataFolder, as_of: str, point: str, how: str = "SIGKILL") -> int:
+    """`feedback run` in a child process (forked: no second start-up) that sends itself the
+    signal `how` at `point`; its exit code."""
 
     def child() -> None:
         os.environ["FEEDBACK_DATA_DIR"] = str(data.root)
         os.environ[KILL_AT] = point
+        os.environ[KILL_SIGNAL] = how
         os.environ.pop("DAGSTER_HOME", None)
         silent = os.open(os.devnull, os.O_WRONLY)
         os.dup2(silent, 1)
@@ -212,6 +213,20 @@ def test_a_run_killed_there_is_completed_by_the_next_run(
     data = copy_of(prepared, tmp_path_factory, "killed")
     assert killed_run(data, RUN_DATE, point) == -signal.SIGKILL
     assert state(data) != uninterrupted  # it did stop before the end
+
+    code, output = data.run(RUN_DATE)
+    assert code == 0, output
+    assert_ends_as_uninterrupted(data, uninterrupted)
+
+
+# Ctrl-C in a step (between handing a message over and recording it) and between two steps.
+@pytest.mark.parametrize("point", ["sending:after_handover", "after:dbt_rules"])
+def test_a_run_stopped_by_ctrl_c_exits_130_and_is_completed_by_the_next_run(
+    point, prepared, uninterrupted, tmp_path_factory
+):
+    data = copy_of(prepared, tmp_path_factory, "interrupted")
+    assert killed_run(data, RUN_DATE, point, how="SIGINT") == cli.EXIT_INTERRUPTED
+    assert state(data) != uninterrupted
 
     code, output = data.run(RUN_DATE)
     assert code == 0, output
