@@ -32,7 +32,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 EXIT_REFUSED = 3
 # Another run is busy on the data folder: nothing was done, try again later (sysexits' TEMPFAIL).
 EXIT_BUSY = 75
-# Stopped by Ctrl-C (SIGINT), as the shell counts it: 128 + 2.
+# Stopped by Ctrl-C (SIGINT), as the shell counts it: 128 + 2. Dagster takes SIGTERM as SIGINT.
 EXIT_INTERRUPTED = 130
 
 
