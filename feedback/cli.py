@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import errno
 import gc
 import logging
 import os
@@ -17,8 +16,7 @@ import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from feedback import progress
-from feedback.reporting import REPORTING_FILE
+from feedback import failures, progress
 from feedback.runlock import RunBusy, run_lock
 from feedback.sending import delivery_problems
 from feedback.settings import Settings, parse_run_date
@@ -352,69 +350,24 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    # OSError: the data folder or a file in it cannot be used (no permission, disk full)
-    except (ValueError, RunFailed, OSError) as error:
-        print(f"feedback {args.command} failed: {error}", file=sys.stderr)
-        _say_if_out_of_space(settings, error)
-        if "Could not set lock on file" in str(error):
-            print(
-                "Another process holds warehouse.duckdb open (DuckDB names it above). The file"
-                " is the runs' own: BI tools and notebooks read reporting.duckdb, which no run"
-                " waits for. Close it there and run again.",
-                file=sys.stderr,
-            )
-        return 1
     except Exception as error:
-        # Not a step's failure but around the steps (Dagster's own storage, for one): the
-        # cause on one line, then the traceback for a bug report, unless a full disk is the
-        # cause.
-        first_line = (str(error).splitlines() or [""])[0]
-        print(
-            f"feedback {args.command} failed: {type(error).__name__}: {first_line}",
-            file=sys.stderr,
-        )
-        if not _say_if_out_of_space(settings, error):
+        # Bad input (ValueError), a failed step (RunFailed), a data folder that cannot be used
+        # (OSError) say what they are. Anything else went wrong around the steps (Dagster's own
+        # storage, say): named on one line, its traceback below for a bug report, unless a hint
+        # tells the cause.
+        told = isinstance(error, (ValueError, RunFailed, OSError))
+        cause = str(error) if told else f"{type(error).__name__}: {_first_line(error)}"
+        print(f"feedback {args.command} failed: {cause}", file=sys.stderr)
+        found = failures.hints(settings, error)
+        for hint in found:
+            print(hint, file=sys.stderr)
+        if not told and not found:
             traceback.print_exc()
         return 1
 
 
-# How a full disk shows in the errors of the libraries a run goes through (DuckDB, SQLite under
-# Dagster's storage, Python's own files).
-_NO_SPACE = ("No space left on device", "database or disk is full")
-MB = 1024 * 1024
-
-
-def _say_if_out_of_space(settings: Settings | None, error: BaseException) -> bool:
-    """When the data folder's disk is full, or too full for a run, say so and what to do; returns
-    whether it did. A full disk stops a run wherever it happens to write, each library saying it
-    in its own words (SQLite's can be "disk I/O error"); the next run, given room, completes it."""
-    if settings is None or not settings.data_dir.is_dir():
-        return False
-    causes = [error]
-    while (cause := causes[-1].__cause__ or causes[-1].__context__) and cause not in causes:
-        causes.append(cause)
-    said_so = any(
-        getattr(cause, "errno", None) == errno.ENOSPC
-        or any(words in str(cause) for words in _NO_SPACE)
-        for cause in causes
-    )
-    # A run writes its new warehouse.duckdb and reporting.duckdb beside the old ones.
-    copies = {
-        path.name: path.stat().st_size
-        for path in (settings.warehouse_path, settings.data_dir / REPORTING_FILE)
-        if path.exists()
-    }
-    free = shutil.disk_usage(settings.data_dir).free
-    if not said_so and free >= sum(copies.values()) + 16 * MB:
-        return False
-    sizes = "".join(f", {name} {size / MB:.0f} MB" for name, size in copies.items())
-    print(
-        f"The disk of {settings.data_dir} is full or nearly ({free / MB:.0f} MB free{sizes}):"
-        " a run writes a new copy of each of those files beside the old one. Make room and run"
-        " again: the next run completes this one (nothing unsent counts as sent).",
-        file=sys.stderr,
-    )
-    return True
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [""])[0]
 
 
 def ui_command(settings: Settings, port: int) -> tuple[list[str], dict[str, str], Path]:
