@@ -88,6 +88,8 @@ def load_landing(settings: Settings, run_date: date) -> LoadSummary:
     with connect(settings.warehouse_path) as conn:
         for source in SOURCES:
             folder = settings.landing_dir / source.name
+            if folder.exists() and not folder.is_dir():
+                continue  # a file where the folder belongs: named among what is passed over
             folder.mkdir(parents=True, exist_ok=True)
             # Deliveries are named by date: name order is delivery order.
             for path in sorted(p for p in folder.iterdir() if p.is_file() and _is_csv(p)):

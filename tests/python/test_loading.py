@@ -240,15 +240,18 @@ def test_what_lies_in_landing_that_no_run_loads_is_named_in_the_summary(data):
         data.land("contact_events", "contacts-2026-02-14.txt", row),
         data.land("contact_events/2026", "contacts-2026-02-14.csv", row),
         data.root / "landing" / "contacts-2026-02-14.csv",
+        data.root / "landing" / "opt_outs",  # a file where the folder belongs
     ]
-    passed_over[-1].write_text(row)
+    for path in passed_over[-2:]:
+        path.write_text(row)
     uploading = data.land("contact_events", ".contacts-2026-02-14.csv", row)
 
     _, output = data.run("2026-02-15")
 
     assert (
         "not loaded, as no run loads them (a source folder takes *.csv files): contact_event/,"
-        " contact_events/2026/, contact_events/contacts-2026-02-14.txt, contacts-2026-02-14.csv\n"
+        " contact_events/2026/, contact_events/contacts-2026-02-14.txt, contacts-2026-02-14.csv,"
+        " opt_outs\n"
     ) in output
     assert ".contacts" not in output
     assert all(path.exists() for path in [*passed_over, uploading])
