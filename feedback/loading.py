@@ -192,7 +192,7 @@ def _ingest_file(
         return
 
     # Where the file is kept, relative to the data folder: archive/ or quarantine/.
-    kept_as = Path(source.name) / f"{ingestion_id:06d}-{path.name}"
+    kept_as = Path(source.name) / _kept_name(ingestion_id, path.name)
     stored = "archive" / kept_as
     conn.begin()
     try:
@@ -220,6 +220,18 @@ def _ingest_file(
     summary.rows_read += rows_read
     summary.rows_unreadable += unreadable
     log.info("%s/%s: %d rows read, %d unreadable", source.name, path.name, rows_read, unreadable)
+
+
+def _kept_name(ingestion_id: int, name: str, most: int = 255) -> str:
+    """`000042-<name>`, the name a delivery is kept under, shortened in the middle (`~`) to the
+    bytes a file name may have: a name that fits in landing/ may not fit with the number."""
+    kept = f"{ingestion_id:06d}-{name}"
+    if len(kept.encode()) <= most:
+        return kept
+    end = "~" + Path(name).suffix
+    while len((kept + end).encode()) > most:
+        kept = kept[:-1]
+    return kept + end
 
 
 def _written(path: Path) -> tuple[int, int]:

@@ -258,6 +258,19 @@ def test_what_lies_in_landing_that_no_run_loads_is_named_in_the_summary(data):
     assert data.query("select count(*) from raw.ingestions") == [(0,)]
 
 
+def test_a_delivery_whose_name_fills_a_file_name_is_kept_under_a_shortened_one(data):
+    name = "contacts-" + "é" * 119 + ".csv"  # 251 bytes: the kept name would be 258
+    data.land("contact_events", name, CONTACT_HEADER + "e1,k1,new_policy,2026-02-13 10:00:00,,,,\n")
+    data.run("2026-02-15")
+
+    (kept,) = (data.root / "archive" / "contact_events").iterdir()
+    assert len(kept.name.encode()) <= 255
+    assert kept.name.startswith("000001-contacts-éé") and kept.name.endswith("é~.csv")
+    assert data.query("select file_name, stored_path from raw.ingestions") == [
+        (name, f"archive/contact_events/{kept.name}")
+    ]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.text(alphabet="aé€𝄞 \n", max_size=20).map(str.encode),
