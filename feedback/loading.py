@@ -127,7 +127,13 @@ def _passed_over(landing: Path) -> list[str]:
 
 
 def _shown(path: Path, landing: Path) -> str:
-    return str(path.relative_to(landing)) + ("/" if path.is_dir() else "")
+    return _readable(str(path.relative_to(landing))) + ("/" if path.is_dir() else "")
+
+
+def _readable(name: str) -> str:
+    """A file name as text: bytes of it that are not UTF-8 (a name made on a system with another
+    code page), which Python keeps as lone surrogates, become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,14 @@ class _Delivery:
     loaded_at: datetime
     run_date: date
 
+    @property
+    def name(self) -> str:
+        return _readable(self.path.name)
+
+    @property
+    def shown(self) -> str:
+        return f"{self.source.name}/{self.name}"
+
     def record(self, conn, rows_read: int, stored: str | None, reason: str | None) -> None:
         conn.execute(
             "insert into raw.ingestions by name select ? as ingestion_id, ? as source,"
@@ -149,7 +163,7 @@ class _Delivery:
             [
                 self.ingestion_id,
                 self.source.name,
-                self.path.name,
+                self.name,
                 self.sha256,
                 rows_read,
                 self.loaded_at,
@@ -180,7 +194,7 @@ def _ingest_file(
     ingestion_id = conn.execute("select nextval('raw.ingestion_id_seq')").fetchone()[0]
     delivery = _Delivery(ingestion_id, source, path, sha256, loaded_at, run_date)
     if earlier is not None:
-        if _still_being_written(path, seen, source, summary):
+        if _still_being_written(delivery, seen, summary):
             return
         # The same content again loads nothing; its rows are already in the warehouse.
         delivery.record(
@@ -188,29 +202,29 @@ def _ingest_file(
         )
         path.unlink()
         summary.files_repeated += 1
-        log.info("%s/%s: repeated delivery, nothing loaded", source.name, path.name)
+        log.info("%s: repeated delivery, nothing loaded", delivery.shown)
         return
 
     # Where the file is kept, relative to the data folder: archive/ or quarantine/.
-    kept_as = Path(source.name) / _kept_name(ingestion_id, path.name)
+    kept_as = Path(source.name) / _kept_name(ingestion_id, delivery.name)
     stored = "archive" / kept_as
     conn.begin()
     try:
         rows_read, unreadable = _read_into_raw(conn, source, path, scan, ingestion_id, loaded_at)
-        if _still_being_written(path, seen, source, summary):
+        if _still_being_written(delivery, seen, summary):
             conn.rollback()
             return
         delivery.record(conn, rows_read, str(stored), None)
         conn.commit()
     except UnreadableFile as problem:
         conn.rollback()
-        if _still_being_written(path, seen, source, summary):
+        if _still_being_written(delivery, seen, summary):
             return
         stored = "quarantine" / kept_as
         delivery.record(conn, 0, str(stored), str(problem))
         _move(path, settings.data_dir / stored)
-        summary.files_quarantined.append(f"{source.name}/{path.name}")
-        log.warning("%s/%s kept aside in quarantine: %s", source.name, path.name, problem)
+        summary.files_quarantined.append(delivery.shown)
+        log.warning("%s kept aside in quarantine: %s", delivery.shown, problem)
         return
     except BaseException:
         conn.rollback()
@@ -219,7 +233,7 @@ def _ingest_file(
     summary.files_loaded += 1
     summary.rows_read += rows_read
     summary.rows_unreadable += unreadable
-    log.info("%s/%s: %d rows read, %d unreadable", source.name, path.name, rows_read, unreadable)
+    log.info("%s: %d rows read, %d unreadable", delivery.shown, rows_read, unreadable)
 
 
 def _kept_name(ingestion_id: int, name: str, most: int = 255) -> str:
@@ -240,20 +254,17 @@ def _written(path: Path) -> tuple[int, int]:
     return status.st_size, status.st_mtime_ns
 
 
-def _still_being_written(
-    path: Path, seen: tuple[int, int], source: Source, summary: LoadSummary
-) -> bool:
+def _still_being_written(delivery: _Delivery, seen: tuple[int, int], summary: LoadSummary) -> bool:
     """Whether the file changed since `seen`, while this run read it: a delivery still being
     written (an upload in progress), whose rows so far are not the delivery. Such a file stays
     in landing/ for the next run, unrecorded; moved now, the rest of it would follow it into the
     archive, never loaded."""
-    if _written(path) == seen:
+    if _written(delivery.path) == seen:
         return False
-    summary.files_left_in_landing.append(f"{source.name}/{path.name}")
+    summary.files_left_in_landing.append(delivery.shown)
     log.warning(
-        "%s/%s changed while it was read (still being written?): left for the next run",
-        source.name,
-        path.name,
+        "%s changed while it was read (still being written?): left for the next run",
+        delivery.shown,
     )
     return True
 
@@ -365,6 +376,11 @@ def _ordinal(conn, table: str) -> str:
 
 def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: int, loaded_at):
     """Read one delivery with DuckDB's CSV reader; returns (records read, unreadable records)."""
+    if _readable(path.name) != path.name:
+        raise UnreadableFile(
+            "its name is not UTF-8 text (shown with U+FFFD), which DuckDB cannot open:"
+            " rename it and deliver it again"
+        )
     if scan.blank:
         raise UnreadableFile("the file is empty: a delivery starts with a header line")
     if scan.invalid_byte_at is not None:

@@ -271,6 +271,24 @@ def test_a_delivery_whose_name_fills_a_file_name_is_kept_under_a_shortened_one(d
     ]
 
 
+def test_a_file_name_that_is_not_utf8_is_kept_aside_and_named_readably(data):
+    """A name made on a system with another code page (Latin-1 `été` from a Windows share):
+    Python holds its bytes as lone surrogates, which neither DuckDB nor a text column takes."""
+    row = CONTACT_HEADER + "e1,k1,new_policy,2026-02-13 10:00:00,a@b.nl,Jos,,\n"
+    data.land("contact_events", "contacts-\udce9t\udce9.csv", row)
+    data.land("contact_events", "notes-\udce9t\udce9.txt", row)
+    _, output = data.run("2026-02-15")
+
+    assert (
+        "quarantined contact_events/contacts-\ufffdt\ufffd.csv: its name is not UTF-8 text"
+    ) in output
+    assert "not loaded, as no run loads them (a source folder takes *.csv files):" in output
+    assert "contact_events/notes-\ufffdt\ufffd.txt" in output
+    assert [p.name for p in (data.root / "quarantine" / "contact_events").iterdir()] == [
+        "000001-contacts-\ufffdt\ufffd.csv"
+    ]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.text(alphabet="aé€𝄞 \n", max_size=20).map(str.encode),
