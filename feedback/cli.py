@@ -257,10 +257,7 @@ def print_summary(
             f" {load['passed_over']}"
         )
     if load.get("files_left_in_landing"):
-        print(
-            "    left in landing/ for the next run, as they changed while they were read (still"
-            f" being written): {load['files_left_in_landing']}"
-        )
+        print(f"    left in landing/ for the next run: {load['files_left_in_landing']}")
     send = metadata.get("sending/invitation_emails", {})
     where = f"SMTP {settings.smtp.host}" if settings.smtp else "outbox/"
     problems = delivery_problems(settings, started)

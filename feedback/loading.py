@@ -5,8 +5,8 @@ with file name, line number and load time) or, when the reader cannot split it i
 columns, in `raw.unreadable_rows` with DuckDB's error. Value rules (timestamps, grades, ids) are
 dbt staging's job. A file that cannot be read at all is moved to `quarantine/` and recorded with
 the reason; a loaded file moves to `archive/`, a repeated delivery of loaded content is removed.
-A file that changes while it is read is still being written: nothing of it is loaded, and it is
-left in landing/ for the next run.
+A file that changes while it is read is still being written, and one the run may not read is
+not its to take: nothing of either is loaded, and each is left in landing/ for the next run.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ class LoadSummary:
     rows_unreadable: int = 0
     files_repeated: int = 0
     files_quarantined: list[str] = field(default_factory=list)
+    # Each with why: still being written, or not readable by the run.
     files_left_in_landing: list[str] = field(default_factory=list)
     # What lies in landing/ that no run loads (relative to it, a folder with a trailing /).
     passed_over: list[str] = field(default_factory=list)
@@ -183,8 +184,14 @@ def _ingest_file(
     run_date: date,
     summary: LoadSummary,
 ) -> None:
-    seen = _written(path)
-    scan = _scan(path)
+    try:
+        seen = _written(path)
+        scan = _scan(path)
+    except OSError as error:  # not readable by the run's user, say
+        shown = f"{source.name}/{_readable(path.name)}"
+        summary.files_left_in_landing.append(f"{shown} (cannot be read: {error.strerror})")
+        log.warning("%s cannot be read (%s): left for the next run", shown, error.strerror)
+        return
     sha256 = scan.sha256
     earlier = conn.execute(
         "select ingestion_id from raw.ingestions"
@@ -261,7 +268,7 @@ def _still_being_written(delivery: _Delivery, seen: tuple[int, int], summary: Lo
     archive, never loaded."""
     if _written(delivery.path) == seen:
         return False
-    summary.files_left_in_landing.append(delivery.shown)
+    summary.files_left_in_landing.append(f"{delivery.shown} (changed while it was read)")
     log.warning(
         "%s changed while it was read (still being written?): left for the next run",
         delivery.shown,

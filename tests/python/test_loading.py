@@ -1,9 +1,15 @@
 """Loading: every delivered row is loaded or rejected with its reason; files load once."""
 
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
-from conftest import CONTACT_HEADER, KCM_HEADER
+import pytest
+from conftest import _SETTINGS, CONTACT_HEADER, KCM_HEADER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -219,8 +225,8 @@ def test_a_delivery_that_changes_while_it_is_read_is_left_for_the_next_run(data,
         _, output = data.run("2026-02-15")
 
     assert (
-        "left in landing/ for the next run, as they changed while they were read (still being"
-        " written): contact_events/contacts-2026-02-14.csv, kcm_responses/kcm-2026-02-14.csv"
+        "left in landing/ for the next run: contact_events/contacts-2026-02-14.csv (changed while"
+        " it was read), kcm_responses/kcm-2026-02-14.csv (changed while it was read)"
     ) in output
     assert "0 kept aside in quarantine/" in output
     assert contacts.exists() and kcm.exists()
@@ -231,6 +237,41 @@ def test_a_delivery_that_changes_while_it_is_read_is_left_for_the_next_run(data,
     assert "2 file(s) loaded, 3 row(s) loaded, 0 rejected" in output
     assert data.query("select event_id from raw.contact_events order by 1") == [("e1",), ("e2",)]
     assert data.query("select comment from raw.kcm_responses") == [("Goed geholpen,\nheel snel",)]
+
+
+def test_a_delivery_the_run_may_not_read_is_left_in_landing_and_the_rest_loads(data):
+    """A file dropped by another user, readable only by them. As root a run could read it, so
+    then the file belongs to `nobody` and the run is made in a user namespace (`unshare -r`),
+    where root has no say over files of users it does not map."""
+    row = CONTACT_HEADER + "{0},k-{0},new_policy,2026-02-13 10:00:00,{0}@example.nl,,,\n"
+    private = data.land("contact_events", "contacts-2026-02-14-a.csv", row.format("e1"))
+    data.land("contact_events", "contacts-2026-02-14-b.csv", row.format("e2"))
+    private.chmod(0o600)
+    command = [str(Path(sys.executable).with_name("feedback")), "run", "--as-of", "2026-02-15"]
+    if os.geteuid() == 0:
+        if not shutil.which("unshare"):
+            pytest.skip("as root, needs unshare -r to be refused a file")
+        os.chown(private, 65534, 65534)
+        command = ["unshare", "-r", *command]
+    else:
+        private.chmod(0o000)
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
+    run = subprocess.run(
+        command, env={**env, "FEEDBACK_DATA_DIR": str(data.root)}, capture_output=True, text=True
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert (
+        "left in landing/ for the next run: contact_events/contacts-2026-02-14-a.csv (cannot be"
+        " read: Permission denied)"
+    ) in run.stdout
+    assert data.query("select event_id from raw.contact_events") == [("e2",)]
+    assert private.exists()
+
+    private.chmod(0o644)
+    _, output = data.run("2026-02-16")
+    assert "1 file(s) loaded, 1 row(s) loaded" in output
+    assert data.query("select event_id from raw.contact_events order by 1") == [("e1",), ("e2",)]
 
 
 def test_what_lies_in_landing_that_no_run_loads_is_named_in_the_summary(data):
