@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -52,7 +53,9 @@ def _number(env: dict[str, str], name: str, default: float, *, minimum: float = 
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{name}={text!r} is not a number") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={text!r} is not a number")
     if value < minimum:
         raise ValueError(f"{name}={text!r} must be at least {minimum:g}")
     return value
