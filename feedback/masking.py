@@ -20,7 +20,7 @@ from pathlib import Path
 from feedback.faults import crash_point
 from feedback.settings import Settings
 from feedback.transports import OutboxTransport
-from feedback.warehouse import connect, open_duckdb, path_literal
+from feedback.warehouse import connect, open_duckdb, path_literal, remove_database
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ def compact_warehouse(settings: Settings) -> bool:
     """
     path = settings.warehouse_path
     fresh = path.with_name(f"{path.name}.compacting")
-    _remove_copy(fresh)
+    remove_database(fresh)
     with connect(path) as conn:
         due = conn.execute(
             "select count(*) from privacy.masking_log where records_masked > 0 and not compacted"
@@ -247,7 +247,7 @@ def compact_warehouse(settings: Settings) -> bool:
         _copy_warehouse(path, fresh)
     except Exception:
         # A copy cut short (by a full disk, most likely) would take the room the next run needs.
-        _remove_copy(fresh)
+        remove_database(fresh)
         raise
     if Path(f"{path}.wal").exists():
         # Never happens after the checkpoint above; the WAL would otherwise be replayed onto
@@ -272,8 +272,3 @@ def _copy_warehouse(path: Path, fresh: Path) -> None:
         conn.execute("detach warehouse")
     finally:
         conn.close()
-
-
-def _remove_copy(fresh: Path) -> None:
-    for leftover in (fresh, Path(f"{fresh}.wal")):
-        leftover.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feedback.settings import Settings
-from feedback.warehouse import open_duckdb, path_literal
+from feedback.warehouse import open_duckdb, path_literal, remove_database
 
 REPORTED_SCHEMAS = ("marts", "audit")
 REPORTING_FILE = "reporting.duckdb"
@@ -28,7 +28,7 @@ def write_reporting(settings: Settings) -> dict[str, int]:
     data_dir = settings.data_dir
     target = data_dir / REPORTING_FILE
     partial = data_dir / f"{REPORTING_FILE}.partial"
-    _remove_partial(partial)
+    remove_database(partial)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     parquet_root = data_dir / "reporting"
     parquet_dir = parquet_root / f"marts-{stamp}"
@@ -39,7 +39,7 @@ def write_reporting(settings: Settings) -> dict[str, int]:
     except Exception:
         # Cut short (by a full disk, most likely): what was written would take the room the
         # next run needs.
-        _remove_partial(partial)
+        remove_database(partial)
         shutil.rmtree(parquet_dir, ignore_errors=True)
         raise
     os.replace(partial, target)
@@ -78,11 +78,6 @@ def _copy_marts_and_audit(settings: Settings, partial: Path, parquet_dir: Path) 
     finally:
         conn.close()
     return rows
-
-
-def _remove_partial(partial: Path) -> None:
-    for leftover in (partial, Path(f"{partial}.wal")):
-        leftover.unlink(missing_ok=True)
 
 
 def _swap_link(link: Path, target_name: str) -> None:

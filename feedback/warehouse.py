@@ -191,6 +191,12 @@ def path_literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def remove_database(path: Path) -> None:
+    """Remove a DuckDB file and its write-ahead log, where they are."""
+    for part in (path, Path(f"{path}.wal")):
+        part.unlink(missing_ok=True)
+
+
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(DDL)
     _drop_contact_outcomes_key(conn)
