@@ -72,6 +72,15 @@ def scratch_copy(settings: Settings):
                 os.environ["FEEDBACK_DATA_DIR"] = previous
 
 
+def _failure_of(event):
+    """The error of a step's or the run's failure; None for any other event."""
+    if event.is_step_failure:
+        return event.step_failure_data.error
+    if event.is_run_failure:
+        return event.job_failure_data.error
+    return None
+
+
 def _root_cause(error) -> str:
     """The innermost message of a Dagster error chain: what actually went wrong."""
     while error.cause is not None:
@@ -117,19 +126,17 @@ def execute_run(
             tags={"feedback/started_by": "feedback run", "feedback/run_date": label},
         )
     if not result.success:
-        errors = {
-            event.step_key: event.step_failure_data.error
-            for event in result.all_events
-            if event.is_step_failure and event.step_failure_data.error is not None
-        }
-        # Ctrl-C in a step fails the step; between steps (in a hook), only the run.
-        stops = [
-            event.job_failure_data.error for event in result.all_events if event.is_run_failure
+        # Each step's failure, then the run's (its step None).
+        errors = [
+            (event.step_key, error) for event in result.all_events if (error := _failure_of(event))
         ]
-        for step, error in [*errors.items(), *((None, stop) for stop in stops)]:
-            if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
-                raise RunInterrupted(f"in step {step}" if step else "")
-        failures = [f"step {step}: {_root_cause(error)}" for step, error in errors.items()]
+        # Ctrl-C in a step fails the step and the run; between two steps (in a hook), the run.
+        stopped = [
+            step for step, error in errors if error.cls_name == "DagsterExecutionInterruptedError"
+        ]
+        if stopped:
+            raise RunInterrupted(f"in step {stopped[0]}" if stopped[0] else "")
+        failures = [f"step {step}: {_root_cause(error)}" for step, error in errors if step]
         details = "" if verbose else f"\n(Dagster's and dbt's log: {_shown(log_path)})"
         raise RunFailed("\n".join(failures or ["the run did not complete"]) + details)
     metadata: dict[str, dict] = {}
