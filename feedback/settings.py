@@ -162,7 +162,14 @@ class Settings:
                 f"FEEDBACK_UNSUBSCRIBE_URL={messages.unsubscribe_url!r} is not an http(s) URL"
             )
         memory_limit(env)  # checked before a run starts, used where DuckDB opens
-        data_dir = Path(env.get("FEEDBACK_DATA_DIR") or "data").resolve()
+        given = env.get("FEEDBACK_DATA_DIR") or "data"
+        if given.startswith("~"):
+            # Only a shell expands it; here it would name a folder `~` in the working directory.
+            raise ValueError(
+                f"FEEDBACK_DATA_DIR={given!r} starts with ~, which only a shell expands:"
+                " give the folder's full path"
+            )
+        data_dir = Path(given).resolve()
         if data_dir.exists() and not data_dir.is_dir():
             raise ValueError(f"FEEDBACK_DATA_DIR={str(data_dir)!r} is not a folder")
         return cls(

@@ -46,6 +46,12 @@ from orchestration.resources import run_config_for
         ),
         (
             ["run", "--as-of", "2026-04-01"],
+            {"FEEDBACK_DATA_DIR": "~/feedback-data"},
+            "feedback run failed: FEEDBACK_DATA_DIR='~/feedback-data' starts with ~, which only a"
+            " shell expands: give the folder's full path",
+        ),
+        (
+            ["run", "--as-of", "2026-04-01"],
             {"FEEDBACK_MEMORY_LIMIT": "lots"},
             "feedback run failed: FEEDBACK_MEMORY_LIMIT='lots' is not a size like 2GB or 512MB",
         ),
