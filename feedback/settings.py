@@ -130,7 +130,9 @@ class Settings:
             try:
                 port = int(port_text)
             except ValueError:
-                raise ValueError(f"FEEDBACK_SMTP_PORT={port_text!r} is not a port number") from None
+                port = 0
+            if not 1 <= port <= 65535:
+                raise ValueError(f"FEEDBACK_SMTP_PORT={port_text!r} is not a port number")
             smtp = SmtpSettings(
                 host=env["FEEDBACK_SMTP_HOST"],
                 port=port,

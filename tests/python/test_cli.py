@@ -41,6 +41,11 @@ from orchestration.resources import run_config_for
         ),
         (
             ["run", "--as-of", "2026-04-01"],
+            {"FEEDBACK_SMTP_HOST": "127.0.0.1", "FEEDBACK_SMTP_PORT": "70000"},
+            "feedback run failed: FEEDBACK_SMTP_PORT='70000' is not a port number",
+        ),
+        (
+            ["run", "--as-of", "2026-04-01"],
             {"FEEDBACK_SMTP_HOST": "127.0.0.1", "FEEDBACK_SMTP_RATE": "nan"},
             "feedback run failed: FEEDBACK_SMTP_RATE='nan' is not a number",
         ),
