@@ -42,8 +42,16 @@ def memory_limit(env: dict[str, str] | None = None) -> str:
     return value
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(env: dict[str, str], name: str) -> bool:
+    """A yes/no setting, unset is no. Anything else is refused: a misspelt yes taken as no
+    would, for STARTTLS, send the password in the clear."""
+    text = env.get(name) or ""
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"", "0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name}={text!r} is not a yes or a no (1, true, yes, on; 0, false, no, off)")
 
 
 def _number(env: dict[str, str], name: str, default: float, *, minimum: float = 0) -> float:
@@ -125,7 +133,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         smtp = None
         if env.get("FEEDBACK_SMTP_HOST"):
-            starttls = _flag(env.get("FEEDBACK_SMTP_STARTTLS"))
+            starttls = _flag(env, "FEEDBACK_SMTP_STARTTLS")
             port_text = env.get("FEEDBACK_SMTP_PORT") or ("587" if starttls else "25")
             try:
                 port = int(port_text)

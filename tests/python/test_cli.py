@@ -46,6 +46,12 @@ from orchestration.resources import run_config_for
         ),
         (
             ["run", "--as-of", "2026-04-01"],
+            {"FEEDBACK_SMTP_HOST": "127.0.0.1", "FEEDBACK_SMTP_STARTTLS": "ture"},
+            "feedback run failed: FEEDBACK_SMTP_STARTTLS='ture' is not a yes or a no (1, true, yes,"
+            " on; 0, false, no, off)",
+        ),
+        (
+            ["run", "--as-of", "2026-04-01"],
             {"FEEDBACK_SMTP_HOST": "127.0.0.1", "FEEDBACK_SMTP_RATE": "nan"},
             "feedback run failed: FEEDBACK_SMTP_RATE='nan' is not a number",
         ),
