@@ -156,9 +156,11 @@ class SmtpTransport:
             client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.ehlo_or_helo_if_needed()
             if s.starttls:
+                _offers(client, "starttls", "STARTTLS, which FEEDBACK_SMTP_STARTTLS asks for")
                 client.starttls(context=ssl.create_default_context())
                 client.ehlo()
             if s.user:
+                _offers(client, "auth", "a login (AUTH), which FEEDBACK_SMTP_USER asks for")
                 client.login(s.user, s.password or "")
         except (ssl.SSLError, ssl.CertificateError) as error:
             _close(client)
@@ -166,11 +168,10 @@ class SmtpTransport:
                 f"TLS with the SMTP server {self.where} failed ({error}); check its certificate "
                 "(SSL_CERT_FILE names a CA bundle) and FEEDBACK_SMTP_STARTTLS"
             ) from None
-        except smtplib.SMTPNotSupportedError:
+        except smtplib.SMTPNotSupportedError as error:
             _close(client)
             raise ServerMisconfigured(
-                f"the SMTP server {self.where} does not offer STARTTLS, which "
-                "FEEDBACK_SMTP_STARTTLS asks for"
+                f"the SMTP server {self.where} does not offer {error}"
             ) from None
         except smtplib.SMTPAuthenticationError as error:
             _close(client)
@@ -250,3 +251,10 @@ def _reply_text(text: bytes) -> str:
 def _close(client: smtplib.SMTP | None) -> None:
     if client is not None:
         client.close()
+
+
+def _offers(client: smtplib.SMTP, extension: str, what: str) -> None:
+    """Raise, naming `what`, when the server's EHLO does not offer `extension` (smtplib raises
+    the same error for STARTTLS and AUTH, without saying which setting asked for it)."""
+    if not client.has_extn(extension):
+        raise smtplib.SMTPNotSupportedError(what)

@@ -276,6 +276,31 @@ def test_starttls_and_login_with_a_certificate_made_by_the_test_and_the_rate_kep
     assert times[-1] - times[0] >= 0.39
 
 
+@pytest.mark.parametrize(
+    ("settings", "missing"),
+    [
+        ({"FEEDBACK_SMTP_USER": "feedback"}, "a login (AUTH), which FEEDBACK_SMTP_USER asks for"),
+        ({"FEEDBACK_SMTP_STARTTLS": "1"}, "STARTTLS, which FEEDBACK_SMTP_STARTTLS asks for"),
+    ],
+)
+def test_a_setting_the_server_does_not_offer_is_named_and_nothing_is_sent(data, settings, missing):
+    """smtplib raises one error for a missing STARTTLS and a missing AUTH; the run says which
+    setting asked for what this server (a plain one, neither on offer) lacks."""
+    data.land("contact_events", "contacts-2026-03-01.csv", ONE_CONTACT)
+    handler = Handler()
+    controller = start_server(handler)
+    try:
+        code, output = data.run(
+            "2026-03-02", env=smtp_env(controller, **settings), expect_success=False
+        )
+    finally:
+        controller.stop()
+    assert code == 1
+    assert f"does not offer {missing}; nothing was sent" in output
+    assert handler.received == []
+    assert data.query("select state from ledger.invitations") == [("due",)]
+
+
 def test_dry_run_changes_nothing_and_says_what_it_would_do(data):
     handler = Handler()
     controller = start_server(handler)
