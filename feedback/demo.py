@@ -11,6 +11,9 @@ already loaded deliveries is only shown.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 from datetime import UTC, date, datetime, timedelta
 
 from feedback.publishing import FILE_NAME
@@ -60,11 +63,30 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
         f"\n== feedback run --from {FIRST_RUN} --to {LAST_RUN}: the year's {_days()} daily runs"
         " as one run =="
     )
+    if settings.smtp:
+        print(
+            f"  FEEDBACK_SMTP_HOST is set; the demo writes its invitations to {settings.outbox_dir}"
+            " all the same: its addresses are made up, and some may be real people's."
+        )
+    settings = dataclasses.replace(settings, smtp=None)
     started = datetime.now(UTC)
-    metadata = execute_run(settings, FIRST_RUN, verbose=verbose, until=LAST_RUN)
+    with _no_mail_server():
+        metadata = execute_run(settings, FIRST_RUN, verbose=verbose, until=LAST_RUN)
     print_summary(settings, FIRST_RUN, metadata, started, until=LAST_RUN)
     show_result(settings)
     return 0
+
+
+@contextlib.contextmanager
+def _no_mail_server():
+    """FEEDBACK_SMTP_HOST unset while the demo runs: the run's steps read their settings from
+    the environment."""
+    host = os.environ.pop("FEEDBACK_SMTP_HOST", None)
+    try:
+        yield
+    finally:
+        if host is not None:
+            os.environ["FEEDBACK_SMTP_HOST"] = host
 
 
 def _days() -> int:

@@ -7,14 +7,15 @@ import sys
 from pathlib import Path
 
 import duckdb
+from smtp_server import Handler, start_server
 
 from feedback.warehouse import connect
 
 FEEDBACK = Path(sys.executable).parent / "feedback"
 
 
-def demo(cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
+def demo(cwd: Path, **settings: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")} | settings
     return subprocess.run(
         [str(FEEDBACK), "demo"], cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
     )
@@ -24,9 +25,20 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
     # An empty warehouse, as a bare `dbt build` or `sqlfluff lint` leaves, is simulated into.
     with connect(tmp_path / "data" / "warehouse.duckdb"):
         pass
-    first = demo(tmp_path)
+    # A mail server set in the environment (production's, say) gets none of the made-up
+    # addresses: the demo writes to outbox/.
+    handler = Handler()
+    server = start_server(handler)
+    try:
+        first = demo(tmp_path, FEEDBACK_SMTP_HOST="127.0.0.1", FEEDBACK_SMTP_PORT=str(server.port))
+    finally:
+        server.stop()
     assert first.returncode == 0, first.stderr
     out = first.stdout
+    assert handler.received == []
+    assert "FEEDBACK_SMTP_HOST is set; the demo writes its invitations to" in out
+    assert " sent to outbox/, 0 refused" in out
+    assert len(list((tmp_path / "data" / "outbox").glob("*.eml"))) > 1000
     assert "== feedback run --from 2025-04-01 --to 2026-04-01" in out
     # Progress while it works: each step, and month by month over the range.
     for line in (
