@@ -188,7 +188,7 @@ def _ingest_file(
         seen = _written(path)
         scan = _scan(path)
     except OSError as error:  # not readable by the run's user, say
-        shown = f"{source.name}/{_readable(path.name)}"
+        shown = _shown(path, settings.landing_dir)
         summary.files_left_in_landing.append(f"{shown} (cannot be read: {error.strerror})")
         log.warning("%s cannot be read (%s): left for the next run", shown, error.strerror)
         return
