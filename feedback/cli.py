@@ -19,7 +19,7 @@ from pathlib import Path
 from feedback import failures, progress
 from feedback.runlock import RunBusy, run_lock
 from feedback.sending import delivery_problems
-from feedback.settings import Settings, parse_run_date
+from feedback.settings import Settings, environment, parse_run_date
 from feedback.warehouse import connect
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -61,15 +61,8 @@ def scratch_copy(settings: Settings):
             (scratch / "outbox").mkdir()
             for message in (source / "outbox").glob("*.eml"):
                 (scratch / "outbox" / message.name).touch()
-        previous = os.environ.get("FEEDBACK_DATA_DIR")
-        os.environ["FEEDBACK_DATA_DIR"] = str(scratch)
-        try:
+        with environment(FEEDBACK_DATA_DIR=str(scratch)):
             yield dataclasses.replace(settings, data_dir=scratch)
-        finally:
-            if previous is None:
-                os.environ.pop("FEEDBACK_DATA_DIR", None)
-            else:
-                os.environ["FEEDBACK_DATA_DIR"] = previous
 
 
 def _failure_of(event):

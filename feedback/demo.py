@@ -11,13 +11,11 @@ already loaded deliveries is only shown.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 from datetime import UTC, date, datetime, timedelta
 
 from feedback.publishing import FILE_NAME
-from feedback.settings import Settings
+from feedback.settings import Settings, environment
 from feedback.synthetic import Population, SyntheticData
 from feedback.warehouse import connect
 from feedback.website import HTML_NAME, PNG_NAME
@@ -70,23 +68,11 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
         )
     settings = dataclasses.replace(settings, smtp=None)
     started = datetime.now(UTC)
-    with _no_mail_server():
+    with environment(FEEDBACK_SMTP_HOST=None):  # the run's steps read it there
         metadata = execute_run(settings, FIRST_RUN, verbose=verbose, until=LAST_RUN)
     print_summary(settings, FIRST_RUN, metadata, started, until=LAST_RUN)
     show_result(settings)
     return 0
-
-
-@contextlib.contextmanager
-def _no_mail_server():
-    """FEEDBACK_SMTP_HOST unset while the demo runs: the run's steps read their settings from
-    the environment."""
-    host = os.environ.pop("FEEDBACK_SMTP_HOST", None)
-    try:
-        yield
-    finally:
-        if host is not None:
-            os.environ["FEEDBACK_SMTP_HOST"] = host
 
 
 def _days() -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
@@ -187,3 +189,25 @@ class Settings:
             messages=messages,
             smtp=smtp,
         )
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Environment variables set (None: unset) for the block, and restored after it: the
+    steps of a run read their settings from the environment, and what one run sets must not
+    outlive it in a long-lived process."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            _set(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set(name, value)
+
+
+def _set(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
 from dbt_common.events.functions import msg_to_dict
+
+from feedback.settings import environment
 
 # The dbt project as parsed, per project folder: the models do not depend on the data folder
 # (the warehouse is always `warehouse.duckdb`, so relation names are the same in every one).
@@ -107,27 +108,6 @@ class DbtInProcess(dg.ConfigurableResource):
                     )
                 _parsed[project_dir] = parsed.result
             return _parsed[project_dir]
-
-
-@contextmanager
-def environment(**values: str | None) -> Iterator[None]:
-    """Environment variables set (None: unset) for the block, and restored after it: the run
-    date must not outlive its run in a long-lived process."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            _set(name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            _set(name, value)
-
-
-def _set(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 def _failures(outcome) -> str:

@@ -13,7 +13,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from feedback.progress import log
-from orchestration.dbt_runner import RUN_DATE_VARIABLE, DbtInProcess, environment
+from feedback.settings import environment
+from orchestration.dbt_runner import RUN_DATE_VARIABLE, DbtInProcess
 from orchestration.project import dbt_project
 from orchestration.resources import RunDate, settings
 
