@@ -129,9 +129,9 @@ def execute_run(
         ]
         if stopped:
             raise RunInterrupted(f"in step {stopped[0]}" if stopped[0] else "")
-        failures = [f"step {step}: {_root_cause(error)}" for step, error in errors if step]
+        causes = [f"step {step}: {_root_cause(error)}" for step, error in errors if step]
         details = "" if verbose else f"\n(Dagster's and dbt's log: {_shown(log_path)})"
-        raise RunFailed("\n".join(failures or ["the run did not complete"]) + details)
+        raise RunFailed("\n".join(causes or ["the run did not complete"]) + details)
     metadata: dict[str, dict] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
