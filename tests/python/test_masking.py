@@ -405,3 +405,38 @@ def test_a_warehouse_with_a_key_on_the_kept_outcomes_loses_the_key_and_keeps_the
             assert not conn.execute(
                 "select * from duckdb_tables() where table_name = 'contact_outcomes_keyed'"
             ).fetchall()
+
+
+def test_a_row_dated_years_ahead_is_rejected_and_masked_three_months_after_its_run(data):
+    # A mistyped year and KCM's placeholder: waiting for their dates, these rows would keep
+    # their personal data for decades. Rejected, they count from the run that loaded them.
+    ahead = ["cust-tom-4410", "tom.toekomst@example.nl", "Tom Toekomst", "kcm.later@example.nl"]
+    data.land(
+        "contact_events",
+        "contacts-2026-03-01.csv",
+        CONTACT_HEADER
+        + "c-tom,cust-tom-4410,claim_reported,2062-03-01 10:00:00,tom.toekomst@example.nl,"
+        "Tom Toekomst,woon,web\n",
+    )
+    data.land(
+        "kcm_responses",
+        "kcm-2026-03-01.csv",
+        KCM_HEADER + "r-later;inv-unknown;KCM-CL-01;9999-12-31;9;mail kcm.later@example.nl\n",
+    )
+    data.run("2026-03-02")
+    assert data.query(
+        "select file_name, line_number, reason from audit.rejected_records order by 1"
+    ) == [
+        (
+            "contacts-2026-03-01.csv",
+            2,
+            "occurred_at is more than a year after the delivery was loaded",
+        ),
+        ("kcm-2026-03-01.csv", 2, "completed_at is more than a year after the delivery was loaded"),
+    ]
+    assert data.query("select count(*) from marts.contact_outcomes") == [(0,)]
+    assert set(found_in_warehouse(data, ahead)) == set(ahead)
+
+    data.run("2026-06-03")
+    assert found_in_warehouse(data, ahead) == {}
+    assert found_in_files(data, ahead) == {}

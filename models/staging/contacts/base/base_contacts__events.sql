@@ -50,6 +50,8 @@ checked as (
             when contact_type is null then 'missing contact_type'
             when occurred_at_text is null then 'missing occurred_at'
             when occurred_at is null then 'occurred_at is not an ISO 8601 timestamp'
+            when {{ is_dated_after_delivery('contact_date', 'loaded_at') }}
+                then 'occurred_at is more than a year after the delivery was loaded'
         end as rejection_reason
     from typed
 )

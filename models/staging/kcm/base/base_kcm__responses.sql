@@ -40,6 +40,8 @@ checked as (
             when invitation_id is null then 'missing invitation_id'
             when completed_at_text is null then 'missing completed_at'
             when completed_at is null then 'completed_at is not an ISO 8601 timestamp'
+            when {{ is_dated_after_delivery('completed_on', 'loaded_at') }}
+                then 'completed_at is more than a year after the delivery was loaded'
             when grade_text is null then 'missing grade'
             when grade is null then 'grade is not a whole number from 1 to 10'
         end as rejection_reason
