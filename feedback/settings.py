@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,13 +26,25 @@ def today_in_amsterdam() -> date:
 
 
 def parse_run_date(text: str | None) -> date:
-    """The run date D: `YYYY-MM-DD`, or today in Amsterdam when empty."""
+    """The run date D: `YYYY-MM-DD`, or today in Amsterdam when empty.
+
+    A date more than a year after today is refused: a run masks, for good, the personal data of
+    every record dated 3 months before its run date, so a mistyped year (2062 for 2026) would
+    mask all of it, and leave the contacts of the last two weeks decided as too old to invite."""
+    today = today_in_amsterdam()
     if not text:
-        return today_in_amsterdam()
+        return today
     try:
-        return date.fromisoformat(text)
+        run_date = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"run date {text!r} is not a date like 2026-04-01") from None
+    if run_date > today + timedelta(days=366):
+        raise ValueError(
+            f"run date {run_date} is more than a year after today ({today}): a run masks the"
+            " personal data of every record dated 3 months before its run date, for good;"
+            " check the date"
+        )
+    return run_date
 
 
 def memory_limit(env: dict[str, str] | None = None) -> str:

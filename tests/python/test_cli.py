@@ -4,7 +4,7 @@ before touching any data."""
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +14,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from feedback import cli
+from feedback.settings import parse_run_date, today_in_amsterdam
 from feedback.warehouse import connect
 from orchestration import dbt_runner
 from orchestration.definitions import defs
@@ -75,6 +76,23 @@ def test_bad_input_exits_1_with_a_clear_message(tmp_path, monkeypatch, capsys, a
     assert cli.main(argv) == 1
     assert capsys.readouterr().err.strip() == message
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["run", "--as-of"], ["run", "--from", "2026-04-01", "--to"]])
+def test_a_run_date_more_than_a_year_ahead_is_refused_before_anything_is_masked(
+    tmp_path, monkeypatch, capsys, argv
+):
+    # A year mistyped, 2062 for 2026: the run would mask every record's personal data.
+    today = today_in_amsterdam()
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
+    assert cli.main([*argv, str(today + timedelta(days=367))]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"feedback run failed: run date {today + timedelta(days=367)} is more than a year after"
+        f" today ({today}): a run masks the personal data of every record dated 3 months before"
+        " its run date, for good; check the date"
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert parse_run_date(str(today + timedelta(days=366))) == today + timedelta(days=366)
 
 
 def test_a_data_folder_that_cannot_be_used_exits_1_with_a_clear_message(
