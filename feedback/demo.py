@@ -21,6 +21,8 @@ from feedback.warehouse import connect
 from feedback.website import HTML_NAME, PNG_NAME
 
 CUSTOMERS = 2000
+# Left in landing/ by the demo (the loader passes over dotfiles): its own files wait there.
+DEMO_MARK = ".written-by-feedback-demo"
 FIRST_RUN = date(2025, 4, 1)
 LAST_RUN = date(2026, 4, 1)
 # Outcomes of the 28-day rule (see the docs of marts.contact_outcomes).
@@ -49,6 +51,15 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
         show_result(settings)
         return 0
 
+    waiting = _deliveries_of_others(settings)
+    if waiting:
+        raise ValueError(
+            f"{settings.landing_dir} holds {waiting} file(s) no run has loaded yet, which the demo"
+            " would load with its generated year; it runs on a data folder without deliveries:"
+            " set FEEDBACK_DATA_DIR to an empty folder"
+        )
+    settings.landing_dir.mkdir(parents=True, exist_ok=True)
+    (settings.landing_dir / DEMO_MARK).touch()
     print(f"Generating a year of deliveries for {CUSTOMERS} customers (feedback.synthetic)")
     population = Population(CUSTOMERS, FIRST_RUN - timedelta(days=1), LAST_RUN - timedelta(days=1))
     with SyntheticData(population) as data:
@@ -85,6 +96,15 @@ def _has_deliveries(settings: Settings) -> bool:
         return False
     with connect(settings.warehouse_path) as conn:
         return conn.execute("select count(*) from raw.ingestions").fetchone()[0] > 0
+
+
+def _deliveries_of_others(settings: Settings) -> int:
+    """How many files wait in landing/ that a demo did not write (a demo stopped before its
+    run loaded them left its mark)."""
+    landing = settings.landing_dir
+    if not landing.is_dir() or (landing / DEMO_MARK).exists():
+        return 0
+    return sum(1 for path in landing.rglob("*") if path.is_file())
 
 
 def show_result(settings: Settings) -> None:

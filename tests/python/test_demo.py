@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import duckdb
+from conftest import CONTACT_HEADER
 from smtp_server import Handler, start_server
 
+from feedback import cli
 from feedback.warehouse import connect
 
 FEEDBACK = Path(sys.executable).parent / "feedback"
@@ -110,3 +112,23 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "already holds loaded deliveries; showing them as they are" in again.stdout
     assert f"  2026-Q1: {quarters[-1][1]} over {quarters[-1][2]} grades" in again.stdout
+
+
+def test_the_demo_leaves_a_folder_with_deliveries_waiting_as_it_is(tmp_path, monkeypatch, capsys):
+    # A production folder before its first run: generated contacts must not join its files.
+    waiting = tmp_path / "landing" / "contact_events" / "contacts-2026-11-26.csv"
+    waiting.parent.mkdir(parents=True)
+    waiting.write_text(CONTACT_HEADER)
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
+    assert cli.main(["demo"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"feedback demo failed: {tmp_path / 'landing'} holds 1 file(s) no run has loaded yet,"
+        " which the demo would load with its generated year; it runs on a data folder without"
+        " deliveries: set FEEDBACK_DATA_DIR to an empty folder"
+    )
+    # the file waits as it was; beside it only the lock every command takes
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == [
+        tmp_path / ".run.lock",
+        waiting,
+    ]
+    assert waiting.read_text() == CONTACT_HEADER
