@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 BUSINESS_TIME_ZONE = ZoneInfo("Europe/Amsterdam")
@@ -181,7 +182,7 @@ class Settings:
                 _address(env, "FEEDBACK_UNSUBSCRIBE_MAILBOX", f"afmelden@{sender_domain}")
             )[1],
         )
-        if not messages.unsubscribe_url.startswith(("https://", "http://")):
+        if not _is_web_address(messages.unsubscribe_url):
             raise ValueError(
                 f"FEEDBACK_UNSUBSCRIBE_URL={messages.unsubscribe_url!r} is not an http(s) URL"
             )
@@ -201,6 +202,17 @@ class Settings:
             messages=messages,
             smtp=smtp,
         )
+
+
+def _is_web_address(url: str) -> bool:
+    """An http(s) URL with a host and no white space: every invitation carries it, so a broken
+    one would reach every customer of a run."""
+    parts = urlsplit(url)
+    return (
+        parts.scheme in {"https", "http"}
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in url)
+    )
 
 
 @contextmanager

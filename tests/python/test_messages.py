@@ -164,6 +164,9 @@ def test_a_message_composed_twice_is_the_same_bytes():
         ("FEEDBACK_SMTP_RATE", "-1", "must be at least 0"),
         ("FEEDBACK_REPLY_TO_ADDRESS", "nobody", "is not an e-mail address"),
         ("FEEDBACK_UNSUBSCRIBE_URL", "afmelden.html", "is not an http(s) URL"),
+        ("FEEDBACK_UNSUBSCRIBE_URL", "https://", "is not an http(s) URL"),
+        ("FEEDBACK_UNSUBSCRIBE_URL", "https:/www.example.nl/afmelden", "is not an http(s) URL"),
+        ("FEEDBACK_UNSUBSCRIBE_URL", "https://www.example.nl/af melden", "is not an http(s) URL"),
     ],
 )
 def test_settings_that_make_no_sense_are_refused_with_the_variable_named(variable, value, message):
