@@ -1,7 +1,7 @@
 -- What the masking step clears after run date D: every record holding personal data whose
 -- reference date is before the cutoff and that is not masked yet. A record without a date of its
--- own (a rejected row, a quarantined file), or whose date is more than a year after its delivery
--- (`is_dated_after_delivery`), counts from the run date that loaded it.
+-- own (a rejected row, a quarantined file), or dated more than a year after its delivery was
+-- loaded (`is_dated_after_delivery`), counts from the run date that loaded it.
 -- Opt-outs are kept: they must be honoured. The masking step applies this list to the raw
 -- tables, the ledger and the files.
 with
@@ -32,10 +32,11 @@ expired_contact_rows as (
         contact_rows.ingestion_id,
         contact_rows.line_number,
         cast(null as varchar) as invitation_id,
-        coalesce(
-            {{ plausible_date('contact_rows.contact_date', 'contact_rows.loaded_at') }},
-            ingestions.ingested_for_run_date
-        ) as reference_date,
+        case
+            when contact_rows.contact_date is null or contact_rows.is_dated_after_delivery
+                then ingestions.ingested_for_run_date
+            else contact_rows.contact_date
+        end as reference_date,
         cast(null as varchar) as redacted_comment,
         cast(null as {{ type_json() }}) as redacted_extra_answers,
         -- kept on the row, as masking empties the customer id: staging still rejects it
@@ -51,10 +52,11 @@ expired_response_rows as (
         response_rows.ingestion_id,
         response_rows.line_number,
         cast(null as varchar) as invitation_id,
-        coalesce(
-            {{ plausible_date('response_rows.completed_on', 'response_rows.loaded_at') }},
-            ingestions.ingested_for_run_date
-        ) as reference_date,
+        case
+            when response_rows.completed_on is null or response_rows.is_dated_after_delivery
+                then ingestions.ingested_for_run_date
+            else response_rows.completed_on
+        end as reference_date,
         {{ redact_personal_data('response_rows.comment') }} as redacted_comment,
         cast(
             {{ redact_personal_data('cast(response_rows.extra_answers as varchar)') }}

@@ -36,6 +36,13 @@ typed as (
     from source
 ),
 
+dated as (
+    select
+        *,
+        {{ is_dated_after_delivery('occurred_at', 'loaded_at') }} as is_dated_after_delivery
+    from typed
+),
+
 checked as (
     select
         *,
@@ -50,10 +57,10 @@ checked as (
             when contact_type is null then 'missing contact_type'
             when occurred_at_text is null then 'missing occurred_at'
             when occurred_at is null then 'occurred_at is not an ISO 8601 timestamp'
-            when {{ is_dated_after_delivery('contact_date', 'loaded_at') }}
+            when is_dated_after_delivery
                 then 'occurred_at is more than a year after the delivery was loaded'
         end as rejection_reason
-    from typed
+    from dated
 )
 
 select * from checked

@@ -32,6 +32,13 @@ typed as (
     from source
 ),
 
+dated as (
+    select
+        *,
+        {{ is_dated_after_delivery('completed_at', 'loaded_at') }} as is_dated_after_delivery
+    from typed
+),
+
 checked as (
     select
         *,
@@ -40,12 +47,12 @@ checked as (
             when invitation_id is null then 'missing invitation_id'
             when completed_at_text is null then 'missing completed_at'
             when completed_at is null then 'completed_at is not an ISO 8601 timestamp'
-            when {{ is_dated_after_delivery('completed_on', 'loaded_at') }}
+            when is_dated_after_delivery
                 then 'completed_at is more than a year after the delivery was loaded'
             when grade_text is null then 'missing grade'
             when grade is null then 'grade is not a whole number from 1 to 10'
         end as rejection_reason
-    from typed
+    from dated
 )
 
 select * from checked
