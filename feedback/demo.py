@@ -104,7 +104,7 @@ def _deliveries_of_others(settings: Settings) -> int:
     landing = settings.landing_dir
     if not landing.is_dir() or (landing / DEMO_MARK).exists():
         return 0
-    return sum(1 for path in landing.rglob("*") if path.is_file())
+    return sum(1 for path in landing.rglob("[!.]*") if path.is_file())
 
 
 def show_result(settings: Settings) -> None:

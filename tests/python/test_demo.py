@@ -119,6 +119,7 @@ def test_the_demo_leaves_a_folder_with_deliveries_waiting_as_it_is(tmp_path, mon
     waiting = tmp_path / "landing" / "contact_events" / "contacts-2026-11-26.csv"
     waiting.parent.mkdir(parents=True)
     waiting.write_text(CONTACT_HEADER)
+    (tmp_path / "landing" / ".gitkeep").touch()  # passed over, as by the runs
     monkeypatch.setenv("FEEDBACK_DATA_DIR", str(tmp_path))
     assert cli.main(["demo"]) == 1
     assert capsys.readouterr().err.strip() == (
@@ -129,6 +130,7 @@ def test_the_demo_leaves_a_folder_with_deliveries_waiting_as_it_is(tmp_path, mon
     # the file waits as it was; beside it only the lock every command takes
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == [
         tmp_path / ".run.lock",
+        tmp_path / "landing" / ".gitkeep",
         waiting,
     ]
     assert waiting.read_text() == CONTACT_HEADER
