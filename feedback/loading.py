@@ -391,10 +391,14 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
     if scan.blank:
         raise UnreadableFile("the file is empty: a delivery starts with a header line")
     if scan.invalid_byte_at is not None:
-        raise UnreadableFile(
-            f"not UTF-8 text (invalid byte at position {scan.invalid_byte_at}): ask the sender"
-            " for UTF-8"
+        with path.open("rb") as file:
+            utf16 = file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        where = (
+            "UTF-16, as a spreadsheet's 'Unicode text' is saved"
+            if utf16
+            else f"invalid byte at position {scan.invalid_byte_at}"
         )
+        raise UnreadableFile(f"not UTF-8 text ({where}): ask the sender for UTF-8")
 
     header = _header(path, source.delimiter)
     by_name = _columns_by_name(source, header)

@@ -106,6 +106,7 @@ def test_unreadable_files_are_kept_aside_with_a_clear_reason(data):
         encoding="latin-1",
     )
     data.land("contact_events", "2026-02-14-header.csv", "event_id;customer_id\ne1;k1\n")
+    data.land("contact_events", "2026-02-14-utf16.csv", CONTACT_HEADER, encoding="utf-16")
     data.land("opt_outs", "2026-02-14-empty.csv", "")
     data.land(
         "contact_events",
@@ -128,6 +129,10 @@ def test_unreadable_files_are_kept_aside_with_a_clear_reason(data):
         data.query("select file_name, reason from audit.ingested_files where reason is not null")
     )
     assert reasons["2026-02-14-latin1.csv"].startswith("not UTF-8 text (invalid byte at position")
+    assert reasons["2026-02-14-utf16.csv"] == (
+        "not UTF-8 text (UTF-16, as a spreadsheet's 'Unicode text' is saved): ask the sender for"
+        " UTF-8"
+    )
     # Semicolons where commas belong: the header reads as one unknown column.
     assert reasons["2026-02-14-header.csv"] == (
         "the header lacks column(s) event_id, customer_id, contact_type, occurred_at, email, "
@@ -140,14 +145,15 @@ def test_unreadable_files_are_kept_aside_with_a_clear_reason(data):
         "line 3 opens a quoted value that is not closed before the end of the file, so the lines"
         " after it cannot be read: fix the quote and deliver it again"
     )
-    assert "5 kept aside in quarantine/" in output
+    assert "6 kept aside in quarantine/" in output
     kept = sorted(p.name for p in (data.root / "quarantine").rglob("*.csv"))
     assert kept == [
         "000001-2026-02-14-email-twice.csv",
         "000002-2026-02-14-header.csv",
         "000003-2026-02-14-latin1.csv",
         "000004-2026-02-14-unclosed.csv",
-        "000005-2026-02-14-empty.csv",
+        "000005-2026-02-14-utf16.csv",
+        "000006-2026-02-14-empty.csv",
     ]
     assert data.query("select count(*) from raw.contact_events") == [(0,)]
 
