@@ -327,6 +327,11 @@ class _Scan:
     blank: bool
     # Where the first byte is that is not UTF-8; None when the file is UTF-8 text.
     invalid_byte_at: int | None
+    # Whether it starts with a UTF-16 byte-order mark (a spreadsheet's "Unicode text").
+    utf16: bool
+
+
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _scan(path: Path, chunk_size: int = 1 << 20) -> _Scan:
@@ -337,16 +342,17 @@ def _scan(path: Path, chunk_size: int = 1 << 20) -> _Scan:
     with ThreadPoolExecutor(max_workers=1) as pool:
         sha256 = pool.submit(_sha256, path, chunk_size)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        blank, invalid_at, offset = True, None, 0
+        blank, invalid_at, offset, start = True, None, 0, b""
         with path.open("rb") as file:
             while chunk := file.read(chunk_size):
+                start += chunk[: 2 - len(start)]
                 blank = blank and not chunk.strip()
                 if invalid_at is None:
                     invalid_at = _invalid_utf8_at(decoder, chunk, offset)
                 offset += len(chunk)
         if invalid_at is None:
             invalid_at = _invalid_utf8_at(decoder, b"", offset, final=True)
-        return _Scan(sha256.result(), blank, invalid_at)
+        return _Scan(sha256.result(), blank, invalid_at, start in _UTF16_MARKS)
 
 
 def _sha256(path: Path, chunk_size: int) -> str:
@@ -391,11 +397,9 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
     if scan.blank:
         raise UnreadableFile("the file is empty: a delivery starts with a header line")
     if scan.invalid_byte_at is not None:
-        with path.open("rb") as file:
-            utf16 = file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
         where = (
             "UTF-16, as a spreadsheet's 'Unicode text' is saved"
-            if utf16
+            if scan.utf16
             else f"invalid byte at position {scan.invalid_byte_at}"
         )
         raise UnreadableFile(f"not UTF-8 text ({where}): ask the sender for UTF-8")

@@ -339,7 +339,10 @@ def test_a_file_name_that_is_not_utf8_is_kept_aside_and_named_readably(data):
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.text(alphabet="aé€𝄞 \n", max_size=20).map(str.encode),
-    insert=st.one_of(st.none(), st.sampled_from([b"\xff", b"\xe9", b"\xe2\x82", b"\x80"])),
+    insert=st.one_of(
+        st.none(),
+        st.sampled_from([b"\xff", b"\xe9", b"\xe2\x82", b"\x80", b"\xff\xfe", b"\xfe\xff"]),
+    ),
     at=st.integers(min_value=0),
     chunk_size=st.sampled_from([1, 2, 3, 5, 1 << 20]),
 )
@@ -347,8 +350,8 @@ def test_a_file_read_in_chunks_is_judged_as_if_read_whole(
     tmp_path_factory, text, insert, at, chunk_size
 ):
     """A delivery is checked in chunks (a history can be gigabytes): its hash, whether it is
-    blank and where it stops being UTF-8 must be what reading it whole would say, whichever
-    chunk boundary cuts a character."""
+    blank, where it stops being UTF-8 and whether it starts as UTF-16 must be what reading it
+    whole would say, whichever chunk boundary cuts a character."""
     if insert is not None:
         at %= len(text) + 1
         text = text[:at] + insert + text[at:]
@@ -365,6 +368,7 @@ def test_a_file_read_in_chunks_is_judged_as_if_read_whole(
     assert scan.sha256 == hashlib.sha256(text).hexdigest()
     assert scan.blank == (not text.strip())
     assert scan.invalid_byte_at == invalid_at
+    assert scan.utf16 == (text[:2] in (b"\xff\xfe", b"\xfe\xff"))
 
 
 def test_rows_are_numbered_in_row_id_order_with_or_without_gaps_in_the_ids():
