@@ -9,12 +9,13 @@ as the same file and once re-exported: nothing masked comes back.
 
 import json
 import re
+import shutil
 from datetime import date
 from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import CONTACT_HEADER, KCM_HEADER, invitation_id
+from conftest import CONTACT_HEADER, KCM_HEADER, dbt, invitation_id
 
 from feedback.warehouse import connect
 
@@ -440,3 +441,28 @@ def test_a_row_dated_years_ahead_is_rejected_and_masked_three_months_after_its_r
     data.run("2026-06-03")
     assert found_in_warehouse(data, ahead) == {}
     assert found_in_files(data, ahead) == {}
+
+
+def test_dbt_build_for_a_later_date_warns_of_what_masking_missed_only(
+    scenario, module_data, tmp_path, monkeypatch
+):
+    # The last run, 4 June, masked before 4 March. A bare `dbt build` months later (today's
+    # date) is held to that cutoff, not to its own, which no masking step has reached.
+    data = tmp_path / "data"
+    shutil.copytree(module_data.root, data)
+    monkeypatch.setenv("FEEDBACK_DATA_DIR", str(data))
+    check = "assert_no_personal_data_past_the_cutoff_in_marts"
+
+    def found() -> int:
+        result = dbt(["build", "--select", "feedback_invitations", check], tmp_path / "dbt")
+        assert result.success, result.exception
+        return next(run.failures for run in result.result if run.node.name == check)
+
+    assert found() == 0
+    # Olga's invitation of 2 March, as if masking had missed it.
+    with connect(data / "warehouse.duckdb") as conn:
+        conn.execute(
+            "update ledger.invitations set customer_id = 'cust-olga-7781'"
+            " where contact_event_id = 'c-olga'"
+        )
+    assert found() == 1
