@@ -31,8 +31,9 @@ demo: venv
 	$(BIN)/feedback demo
 
 lint: venv
-	$(BIN)/ruff check feedback orchestration tests benchmarks
-	$(BIN)/ruff format --check feedback orchestration tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(call with_scratch_warehouse,$(BIN)/sqlfluff lint models macros analyses tests)
 
 # dbt's unit and data tests on an empty warehouse of their own, then the end-to-end tests, a

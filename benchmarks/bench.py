@@ -1,8 +1,9 @@
 """`make bench`: what a run costs as history grows, measured end to end, with the goals.
 
 For each size (by default 10 thousand and 1 million customers, about 5 contacts and 1 KCM response
-per customer a year) the generator of `feedback.synthetic` makes two years of history, delivered
-as one file per source. Then, each as a `feedback run` process of its own on a fresh data folder:
+per customer a year) the generator of `feedback.landing.synthetic` makes two years of history,
+delivered as one file per source. Then, each as a `feedback run` process of its own on a fresh
+data folder:
 
 1. the first run over that history (loading, the whole rule, sending the last 14 days' invitations
    to outbox/, masking, marts), with the time of each step from the Dagster instance;
@@ -38,7 +39,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from feedback.synthetic import Population, SyntheticData  # noqa: E402
+from feedback.landing.synthetic import Population, SyntheticData  # noqa: E402
 
 HISTORY_DAYS = 730
 # The first run's date: the history ends the day before.

@@ -4,8 +4,9 @@ Builds a warehouse of the benchmark's size (values made from hashes, so that the
 as badly as real names and addresses) (by default 1 million customers over two years: about
 10 million contact rows, 2 million KCM responses, the ledger of the invitations, and a
 contact-outcomes mart of the same length) straight in DuckDB, masks one day's worth of records as
-the daily masking step does, then runs the compaction of `feedback.masking` in a process of its
-own and prints its time, the file's size before and after, and the process's peak memory.
+the daily masking step does, then runs the compaction of `feedback.privacy.masking` in a
+process of its own and prints its time, the file's size before and after, and the process's
+peak memory.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from feedback.warehouse import ensure_schema  # noqa: E402
+from feedback.core.warehouse import ensure_schema  # noqa: E402
 
 DAYS = 730
 
 COMPACT = """
 import sys
 from pathlib import Path
-from feedback.masking import compact_warehouse
-from feedback.settings import Settings
+from feedback.privacy.masking import compact_warehouse
+from feedback.core.settings import Settings
 settings = Settings(data_dir=Path(sys.argv[1]), messages=None, smtp=None)
 assert compact_warehouse(settings)
 """

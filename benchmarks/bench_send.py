@@ -24,9 +24,9 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from feedback.sending import settle_interrupted  # noqa: E402
-from feedback.settings import Settings  # noqa: E402
-from feedback.warehouse import ensure_schema  # noqa: E402
+from feedback.core.settings import Settings  # noqa: E402
+from feedback.core.warehouse import ensure_schema  # noqa: E402
+from feedback.invitations.sending import settle_interrupted  # noqa: E402
 
 RUN_DATE = date(2026, 3, 2)
 GOALS = {"outbox": 500.0, "smtp": 200.0}
@@ -106,7 +106,7 @@ def start_server(port: int, log_path: Path) -> subprocess.Popen:
 
 
 def send(data_dir: Path, port: int | None) -> tuple[float, object]:
-    from feedback.sending import send_due_invitations
+    from feedback.invitations.sending import send_due_invitations
 
     started = time.perf_counter()
     summary = send_due_invitations(settings_for(data_dir, port), RUN_DATE)

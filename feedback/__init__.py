@@ -1,1 +1,2 @@
-"""Customer-feedback warehouse: load deliveries, invite customers, mask, publish."""
+"""Customer-feedback warehouse, the Python side: one package per domain (landing, invitations,
+privacy, publishing, reporting) over `feedback.core`."""

@@ -23,7 +23,7 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner
 from dbt_common.events.functions import msg_to_dict
 
-from feedback.settings import environment
+from feedback.core.settings import environment
 
 # The dbt project as parsed, per project folder: the models do not depend on the data folder
 # (the warehouse is always `warehouse.duckdb`, so relation names are the same in every one).

@@ -3,16 +3,11 @@
 import dagster as dg
 
 from orchestration.assets.dbt import dbt_marts, dbt_rules
-from orchestration.assets.feedback import (
-    invitation_emails,
-    ledger_settled,
-    load_landing_files,
-    personal_data_masking,
-    published_figure,
-    quarterly_report,
-    reporting_copy,
-    warehouse_compaction,
-)
+from orchestration.assets.invitations import invitation_emails, ledger_settled
+from orchestration.assets.landing import load_landing_files
+from orchestration.assets.privacy import personal_data_masking, warehouse_compaction
+from orchestration.assets.publishing import published_figure, quarterly_report
+from orchestration.assets.reporting import reporting_copy
 from orchestration.dbt_runner import DbtInProcess
 from orchestration.jobs import daily_run, quarter_close
 from orchestration.project import dbt_project

@@ -7,8 +7,9 @@ last (see `RunDate`), and DuckDB has one writer anyway.
 
 import dagster as dg
 
-from feedback.faults import crash_point
-from orchestration.assets.feedback import published_figure, quarterly_report, reporting_copy
+from feedback.core.crash_points import crash_point
+from orchestration.assets.publishing import published_figure, quarterly_report
+from orchestration.assets.reporting import reporting_copy
 from orchestration.partitions import per_run_date
 
 

@@ -11,7 +11,7 @@ from datetime import date
 
 import dagster as dg
 
-from feedback.settings import BUSINESS_TIME_ZONE
+from feedback.core.settings import BUSINESS_TIME_ZONE
 from orchestration.resources import run_config_for
 
 # The first date the UI offers. `feedback run` runs any date; dates outside the partitions (before

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from feedback.runlock import run_lock
-from feedback.settings import Settings, parse_run_date
+from feedback.core.run_lock import run_lock
+from feedback.core.settings import Settings, parse_run_date
 
 
 class RunDate(dg.ConfigurableResource):

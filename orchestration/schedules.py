@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from feedback.settings import BUSINESS_TIME_ZONE
+from feedback.core.settings import BUSINESS_TIME_ZONE
 from orchestration.jobs import daily_run, quarter_close
 
 

@@ -1,4 +1,4 @@
-"""The dbt project as two asset groups around the sender: the rules before, the marts after.
+"""The dbt project as two builds around the sender: the rules before, the marts after.
 
 Staging and intermediate models decide who is due, what has expired and each quarter's figure;
 the marts and audit views are built after sending, masking and publishing.
@@ -12,8 +12,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
-from feedback.progress import log
-from feedback.settings import environment
+from feedback.core.progress import log
+from feedback.core.settings import environment
 from orchestration.dbt_runner import RUN_DATE_VARIABLE, DbtInProcess
 from orchestration.project import dbt_project
 from orchestration.resources import RunDate, settings
@@ -29,19 +29,27 @@ PRODUCTION_EXCLUDES = "tag:development_only"
 
 
 class FeedbackTranslator(DagsterDbtTranslator):
-    """Asset keys are `[schema, name]`; the dbt folder is the asset group."""
+    """Asset keys are `[schema, name]`. The asset group is the dbt folder: a layer (staging,
+    marts, audit), or for the rules the domain folder under intermediate/ (invitations,
+    privacy, publishing), the group of the Python steps that act on them."""
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
-        folder = props["fqn"][1] if props["resource_type"] == "model" else "reference"
         spec = spec.replace_attributes(key=dg.AssetKey([props["schema"], props["name"]]))
         if props["resource_type"] == "source":
             return spec
-        spec = spec.replace_attributes(group_name=folder)
-        if folder in AFTER_THE_RUN_FOLDERS:
+        spec = spec.replace_attributes(group_name=_group(props))
+        if props["fqn"][1] in AFTER_THE_RUN_FOLDERS:
             spec = spec.merge_attributes(deps=[MASKING_KEY, PUBLICATION_KEY])
         return spec
+
+
+def _group(props: Mapping[str, Any]) -> str:
+    if props["resource_type"] != "model":
+        return "reference"
+    folders = props["fqn"][1:-1]
+    return folders[1] if folders[0] == "intermediate" else folders[0]
 
 
 translator = FeedbackTranslator()

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from feedback import cli
+from feedback_cli import main as cli
 
 CONTACT_HEADER = (
     "event_id,customer_id,contact_type,occurred_at,email,customer_name,product,channel\n"

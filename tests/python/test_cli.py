@@ -13,9 +13,9 @@ from conftest import CONTACT_HEADER, dbt
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from feedback import cli
-from feedback.settings import parse_run_date, today_in_amsterdam
-from feedback.warehouse import connect
+from feedback.core.settings import parse_run_date, today_in_amsterdam
+from feedback.core.warehouse import connect
+from feedback_cli import main as cli
 from orchestration import dbt_runner
 from orchestration.definitions import defs
 from orchestration.instance import PooledSqliteEventLogStorage, dagster_instance
@@ -145,7 +145,8 @@ def hold_the_lock(data_root: Path) -> subprocess.Popen:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from feedback.runlock import run_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from feedback.core.run_lock import run_lock\n"
             "with run_lock(Path(sys.argv[1])):\n"
             "    print('held', flush=True); time.sleep(120)",
             str(data_root),
@@ -210,9 +211,9 @@ def test_dbt_and_dagster_are_imported_once_and_set_aside_from_the_collector():
     """A run's process imports dbt's and Dagster's modules once; the collector is back on
     afterwards, and does not walk the objects they made (in a process of its own, as a run's)."""
     check = (
-        "import gc; from feedback import cli; defs = cli._definitions(); frozen ="
+        "import gc; from feedback_cli import run; defs = run._definitions(); frozen ="
         " gc.get_freeze_count(); print(gc.isenabled(), frozen > 100_000,"
-        " cli._definitions() is defs, gc.get_freeze_count() == frozen)"
+        " run._definitions() is defs, gc.get_freeze_count() == frozen)"
     )
     shown = subprocess.run(
         [sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120

@@ -42,7 +42,7 @@ def start_run(data_root: Path, port: int) -> subprocess.Popen:
         "FEEDBACK_SMTP_RETRY_SECONDS": "5",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "feedback.cli", "run", "--as-of", "2026-03-02"],
+        [sys.executable, "-m", "feedback_cli.main", "run", "--as-of", "2026-03-02"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -10,8 +10,8 @@ import duckdb
 from conftest import CONTACT_HEADER
 from smtp_server import Handler, start_server
 
-from feedback import cli
-from feedback.warehouse import connect
+from feedback.core.warehouse import connect
+from feedback_cli import main as cli
 
 FEEDBACK = Path(sys.executable).parent / "feedback"
 

@@ -20,8 +20,8 @@ from datetime import date, timedelta
 import pytest
 from conftest import CONTACT_HEADER, KCM_HEADER, DataFolder, dbt
 
-from feedback.synthetic import Population, SyntheticData
-from feedback.warehouse import connect
+from feedback.core.warehouse import connect
+from feedback.landing.synthetic import Population, SyntheticData
 
 FIRST, LAST = date(2026, 2, 2), date(2026, 2, 8)
 POPULATION = Population(customers=800, first_day=date(2025, 10, 1), last_day=LAST)

@@ -5,8 +5,9 @@ One data folder is prepared by the run of 2 March 2026 (three contacts, three in
 For 3 June two contact deliveries, a KCM delivery and an opt-out land: the run loads them,
 invites three customers, masks what is older than 3 March, compacts the warehouse and publishes
 Q1. A copy of the folder runs 3 June uninterrupted; for each stop point another copy runs it in a
-child process that kills itself there (`FEEDBACK_KILL_AT`, see `feedback.faults`), then runs it
-again as usual. Warehouse, ledger, masking, files and marts must equal the uninterrupted run's.
+child process that kills itself there (`FEEDBACK_KILL_AT`, see `feedback.core.crash_points`),
+then runs it again as usual. Warehouse, ledger, masking, files and marts must equal the
+uninterrupted run's.
 
 For a full disk the folder is copied onto a small disk of its own, a tmpfs mounted in a user and
 mount namespace (`unshare`, no root needed), beside a file that takes all its room but `free`
@@ -30,8 +31,8 @@ import duckdb
 import pytest
 from conftest import _SETTINGS, CONTACT_HEADER, KCM_HEADER, DataFolder, invitation_id
 
-from feedback import cli
-from feedback.faults import KILL_AT, KILL_SIGNAL
+from feedback.core.crash_points import KILL_AT, KILL_SIGNAL
+from feedback_cli import main as cli
 
 PREPARED_ON = "2026-03-02"
 RUN_DATE = "2026-06-03"

@@ -22,10 +22,10 @@ from conftest import DataFolder
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from feedback.outcomes import keep_decided
-from feedback.sending import send_due_invitations
-from feedback.settings import Settings
-from feedback.warehouse import held
+from feedback.core.settings import Settings
+from feedback.core.warehouse import held
+from feedback.invitations.outcomes import keep_decided
+from feedback.invitations.sending import send_due_invitations
 
 START = date(2026, 1, 5)
 SURVEYED = {"service_question", "claim_reported"}

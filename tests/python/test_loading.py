@@ -13,8 +13,8 @@ from conftest import _SETTINGS, CONTACT_HEADER, KCM_HEADER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedback import loading
-from feedback.loading import _ordinal, _scan
+from feedback.landing import loading
+from feedback.landing.loading import _ordinal, _scan
 
 KCM_FILE = (
     "\ufeffresponse_id;invitation_id;questionnaire_id;completed_at;grade;comment;q_service;q_extra\r\n"

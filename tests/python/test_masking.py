@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from conftest import CONTACT_HEADER, KCM_HEADER, dbt, invitation_id
 
-from feedback.warehouse import connect
+from feedback.core.warehouse import connect
 
 OLD_CONTACTS = (
     "event_id,customer_id,contact_type,occurred_at,email,customer_name,product,channel,notitie\n"

@@ -5,8 +5,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from feedback.messages import InvalidMessage, Invitation, clean_name, compose
-from feedback.settings import BUSINESS_TIME_ZONE, Settings
+from feedback.core.settings import BUSINESS_TIME_ZONE, Settings
+from feedback.invitations.messages import InvalidMessage, Invitation, clean_name, compose
 
 SETTINGS = Settings.from_env(
     {

@@ -10,7 +10,7 @@ import yaml
 from conftest import CONTACT_HEADER, KCM_HEADER
 from dagster._utils.schedules import cron_string_iterator
 
-from feedback.settings import BUSINESS_TIME_ZONE, today_in_amsterdam
+from feedback.core.settings import BUSINESS_TIME_ZONE, today_in_amsterdam
 from orchestration.definitions import defs
 from orchestration.partitions import FIRST_PARTITION, partition_of, per_run_date, run_dates
 from orchestration.project import REPO_ROOT
@@ -38,7 +38,7 @@ def test_the_graph_holds_loading_the_dbt_models_sending_masking_and_publishing()
         "intermediate/int_contacts__outcomes",
         "intermediate/int_invitations__due",
         "intermediate/int_personal_data__expired",
-        "sending/invitation_emails",
+        "invitations/invitation_emails",
         "privacy/personal_data_masking",
         "marts/feedback_invitations",
         "marts/survey_responses",
@@ -54,8 +54,8 @@ def test_the_graph_holds_loading_the_dbt_models_sending_masking_and_publishing()
 
 
 def test_marts_are_built_after_sending_masking_and_publishing():
-    assert "intermediate/int_invitations__due" in upstream("sending/invitation_emails")
-    assert {"sending/invitation_emails", "intermediate/int_personal_data__expired"} <= upstream(
+    assert "intermediate/int_invitations__due" in upstream("invitations/invitation_emails")
+    assert {"invitations/invitation_emails", "intermediate/int_personal_data__expired"} <= upstream(
         "privacy/personal_data_masking"
     )
     for mart in ("marts/feedback_invitations", "audit/rejected_records"):
@@ -144,7 +144,7 @@ def test_the_daily_job_holds_every_asset_and_the_quarter_job_the_publication():
     # The ledger is settled (what a stopped run left open) before the rules read it.
     assert graph.get(key("ledger/invitations")).is_materializable
     assert "ledger/invitations" in upstream("staging/stg_ledger__invitations")
-    assert "ledger/invitations" in upstream("sending/invitation_emails")
+    assert "ledger/invitations" in upstream("invitations/invitation_emails")
     quarter = defs.resolve_job_def("feedback_quarter_close")
     assert {k.to_user_string() for k in quarter.asset_layer.selected_asset_keys} == {
         "public/klanttevredenheid",

@@ -2,11 +2,11 @@
 in order does: the same invitations with the same `sent_on`, the same masking, publications and
 marts (the contract).
 
-Two data folders get the same synthetic deliveries (`feedback.synthetic`: about 1,500 customers,
-every delivery from October to the end of the range present at the start, so both load them all
-on D1). One runs the 60 dates of the range in one run; the other runs each date. The range crosses
-the close of 2026-Q1 (a publication), masks records crossing the 3-month line every day, and sees
-contacts arrive every day, some blocked by the 28-day rule.
+Two data folders get the same synthetic deliveries (`feedback.landing.synthetic`: about 1,500
+customers, every delivery from October to the end of the range present at the start, so both load
+them all on D1). One runs the 60 dates of the range in one run; the other runs each date. The range
+crosses the close of 2026-Q1 (a publication), masks records crossing the 3-month line every day, and
+sees contacts arrive every day, some blocked by the 28-day rule.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import dagster as dg
 import pytest
 from conftest import DataFolder
 
-from feedback import cli
-from feedback.synthetic import Population, SyntheticData
+from feedback.landing.synthetic import Population, SyntheticData
+from feedback_cli import main as cli
 from orchestration.instance import dagster_instance
 
 # 60 days, to the week after the close of 2026-Q1.

@@ -11,8 +11,8 @@ import sys
 import duckdb
 from conftest import CONTACT_HEADER, invitation_id
 
-from feedback.reporting import write_reporting
-from feedback.settings import Settings
+from feedback.core.settings import Settings
+from feedback.reporting.bi_copy import write_reporting
 
 READER = """
 import sys, duckdb

@@ -200,7 +200,7 @@ def test_unreachable_server_fails_the_run_and_a_later_run_sends(data):
         ]
         assert len(failures) == 1 and "cannot use the SMTP server" in failures[0]
         sending = instance.fetch_materializations(
-            dg.AssetKey(["sending", "invitation_emails"]), limit=5
+            dg.AssetKey(["invitations", "invitation_emails"]), limit=5
         ).records
         assert len(sending) == 1
         counts = {k: v.value for k, v in sending[0].asset_materialization.metadata.items()}
@@ -322,8 +322,8 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(data):
 def test_the_sender_refuses_a_due_list_with_two_invitations_to_a_customer(tmp_path):
     """Whatever the rules say, the sender takes on nothing of a list that would e-mail a
     customer twice on one date, and names the fault by invitation id."""
-    from feedback.ledger import Journal, Ledger
-    from feedback.warehouse import connect
+    from feedback.core.warehouse import connect
+    from feedback.invitations.ledger import Journal, Ledger
 
     run_date = date(2026, 3, 2)
     with connect(tmp_path / "warehouse.duckdb") as conn:

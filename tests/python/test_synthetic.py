@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from feedback.loading import load_landing
-from feedback.settings import Settings
-from feedback.synthetic import CONTACT_TYPES, RESPONSE_RATES, Population, SyntheticData
+from feedback.core.settings import Settings
+from feedback.landing.loading import load_landing
+from feedback.landing.synthetic import CONTACT_TYPES, RESPONSE_RATES, Population, SyntheticData
 
 POPULATION = Population(customers=3000, first_day=date(2026, 1, 1), last_day=date(2026, 6, 30))
 

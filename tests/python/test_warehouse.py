@@ -1,4 +1,4 @@
-"""`feedback.warehouse.held`: the one connection a range run's steps go through their dates on,
+"""`feedback.core.warehouse.held`: the one connection a range run's steps go through their dates on,
 on a real warehouse file."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from feedback.warehouse import connect, held
+from feedback.core.warehouse import connect, held
 
 RUN_DATE = "select getvariable('feedback_run_date')"
 

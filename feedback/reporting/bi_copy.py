@@ -16,8 +16,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feedback.settings import Settings
-from feedback.warehouse import open_duckdb, path_literal, remove_database
+from feedback.core.settings import Settings
+from feedback.core.warehouse import open_duckdb, path_literal, remove_database
 
 REPORTED_SCHEMAS = ("marts", "audit")
 REPORTING_FILE = "reporting.duckdb"

@@ -1,17 +1,17 @@
 """Send the invitations dbt found due on run date D, each exactly once, and keep the ledger.
 
 The sender never decides who is eligible: it reads `int_invitations__due` and records every
-step in the ledger (`feedback.ledger`). A record's fault stays with its invitation: a message
-that cannot be made, or a recipient the server refuses for good (5xx), marks that invitation
-`failed` and the batch goes on. Deferrals (4xx) and lost connections are retried with backoff
-for `FEEDBACK_SMTP_RETRY_SECONDS`; what is still due then is left to the next run. Only a server
-that cannot be used at all stops the run (`SendFailed`), and nothing unsent counts as sent.
+step in the ledger (`feedback.invitations.ledger`). A record's fault stays with its invitation:
+a message that cannot be made, or a recipient the server refuses for good (5xx), marks that
+invitation `failed` and the batch goes on. Deferrals (4xx) and lost connections are retried with
+backoff for `FEEDBACK_SMTP_RETRY_SECONDS`; what is still due then is left to the next run. Only a
+server that cannot be used at all stops the run (`SendFailed`), and nothing unsent counts as sent.
 
 Ledger writes bound the speed, so they are batched without weakening the guarantee: before
-each SMTP message's final "." the ledger's journal (`feedback.ledger.Journal`, synced to disk)
-records the outcome of the message before it and this one as `sending`. At any moment at most
-one message is handed over and not yet recorded, and the ledger never claims more than the
-server accepted. Outbox files are their own record (a stopped run's files are found by the
+each SMTP message's final "." the ledger's journal (`feedback.invitations.ledger.Journal`,
+synced to disk) records the outcome of the message before it and this one as `sending`. At any
+moment at most one message is handed over and not yet recorded, and the ledger never claims more
+than the server accepted. Outbox files are their own record (a stopped run's files are found by the
 next), so there nothing is written per message. Either way the ledger table takes the changes
 per 500 and at the end of the batch.
 """
@@ -24,18 +24,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from time import monotonic, sleep
 
-from feedback.faults import crash_point
-from feedback.ledger import UNCERTAIN_REASON, Change, Journal, Ledger
-from feedback.messages import InvalidMessage, compose
-from feedback.settings import BUSINESS_TIME_ZONE, Settings, today_in_amsterdam
-from feedback.transports import (
+from feedback.core.crash_points import crash_point
+from feedback.core.settings import BUSINESS_TIME_ZONE, Settings, today_in_amsterdam
+from feedback.core.warehouse import connect
+from feedback.invitations.ledger import UNCERTAIN_REASON, Change, Journal, Ledger
+from feedback.invitations.messages import InvalidMessage, compose
+from feedback.invitations.transports import (
     ConnectionLost,
     OutboxTransport,
     ServerMisconfigured,
     ServerUnreachable,
     SmtpTransport,
 )
-from feedback.warehouse import connect
 
 log = logging.getLogger(__name__)
 

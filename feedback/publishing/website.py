@@ -18,7 +18,7 @@ CARD_SIZE = (1200, 630)
 SENTENCE_START = "Onze klanten geven ons gemiddeld een"
 
 _templates = Environment(
-    loader=PackageLoader("feedback", "templates"),
+    loader=PackageLoader("feedback.publishing", "templates"),
     autoescape=True,
     undefined=StrictUndefined,
     keep_trailing_newline=True,

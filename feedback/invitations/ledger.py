@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from feedback.messages import Invitation
+from feedback.invitations.messages import Invitation
 
 UNCERTAIN_REASON = (
     "a run stopped after handing this message to the mail server and before its answer was "

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from feedback.warehouse import ensure_schema
+from feedback.core.warehouse import ensure_schema
 
 
 class Plugin(BasePlugin):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import errno
 import shutil
 
-from feedback.reporting import REPORTING_FILE
-from feedback.settings import Settings
+from feedback.core.settings import Settings
+from feedback.reporting.bi_copy import REPORTING_FILE
 
 # How a full disk shows in the errors of DuckDB, of SQLite under Dagster's storage and of
 # Python's own files (SQLite's can also be "disk I/O error", hence the look at the free space).

@@ -2,7 +2,7 @@
 
 Raw tables keep every delivered value as text, so a row that fails a cast in staging is still there
 to be rejected with its reason. Their definitions live here only; the dbt-duckdb plugin in
-`feedback.dbt_plugin` runs `ensure_schema` too, so `dbt build` works on a new, empty warehouse.
+`feedback.core.dbt_plugin` runs `ensure_schema` too, so `dbt build` works on a new, empty warehouse.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from feedback.settings import memory_limit
+from feedback.core.settings import memory_limit
 
 # Bookkeeping columns on every raw row.
 _ROW_META = """

@@ -22,14 +22,14 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, select_autoescape
 
-from feedback.settings import MessageSettings
+from feedback.core.settings import MessageSettings
 
 SUBJECT = "Hoe tevreden bent u over ons? Geef ons een rapportcijfer"
 # A display name longer than this is cut: it is a salutation, not a record.
 NAME_LIMIT = 80
 
 _templates = Environment(
-    loader=PackageLoader("feedback", "templates"),
+    loader=PackageLoader("feedback.invitations", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
     undefined=StrictUndefined,
     keep_trailing_newline=True,

@@ -1,5 +1,5 @@
 """Publish the quarter just ended: `public/klanttevredenheid.json`, with the website's snippet
-and share image beside it (`feedback.website`).
+and share image beside it (`feedback.publishing.website`).
 
 The first run on or after the 1st of a quarter records the figure of the quarter just ended in
 `ledger.publications`, from `int_quarters__figures` as it stands then. A published figure
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from feedback import website
-from feedback.settings import Settings
-from feedback.warehouse import connect
+from feedback.core.settings import Settings
+from feedback.core.warehouse import connect
+from feedback.publishing import website
 
 FILE_NAME = "klanttevredenheid.json"
 QUARTER = re.compile(r"\d{4}-Q[1-4]")

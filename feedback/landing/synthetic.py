@@ -29,8 +29,8 @@ from pathlib import Path
 
 import duckdb
 
-from feedback.loading import SOURCES
-from feedback.warehouse import path_literal
+from feedback.core.warehouse import path_literal
+from feedback.landing.loading import SOURCES
 
 # Contact types and their share of all contacts; `address_lookup` is stored but not surveyed.
 CONTACT_TYPES = {

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from feedback.messages import ComposedMessage, without_addresses
-from feedback.settings import SmtpSettings
+from feedback.core.settings import SmtpSettings
+from feedback.invitations.messages import ComposedMessage, without_addresses
 
 
 @dataclass(frozen=True)

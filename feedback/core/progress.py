@@ -1,7 +1,7 @@
 """What a run is doing while it works, for whoever watches it: a line as each step starts and,
 over a range of dates, one at the end of each month. Counts only, like the summary.
 
-The steps write to the `feedback.progress` logger; `shown_on` sends its lines to a stream (the
+The steps write to the `feedback.core.progress` logger; `shown_on` sends its lines to a stream (the
 terminal of `feedback run`), with the time since the run started. Dagster's and dbt's own log
 goes to the run's log file as before.
 """
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TextIO, TypeVar
 
-log = logging.getLogger("feedback.progress")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import duckdb
 
-from feedback.faults import crash_point
-from feedback.settings import Settings
-from feedback.warehouse import connect, path_literal
+from feedback.core.crash_points import crash_point
+from feedback.core.settings import Settings
+from feedback.core.warehouse import connect, path_literal
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,34 @@ def load_landing(settings: Settings, run_date: date) -> LoadSummary:
     if summary.passed_over:
         log.warning("not loaded, as no run loads them: %s", ", ".join(summary.passed_over))
     return summary
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What a load came to once the rules judged its rows (`audit.ingested_files`)."""
+
+    rows_loaded: int
+    rows_rejected: int
+    # (source/file name, reason) of each file moved to quarantine/.
+    kept_aside: list[tuple[str, str]]
+
+
+def load_outcome(settings: Settings, loaded_at: str | None) -> LoadOutcome:
+    """The rows loaded and rejected, and the files kept aside, by the load at `loaded_at`."""
+    at = loaded_at or "1970-01-01"
+    with connect(settings.warehouse_path) as conn:
+        loaded, rejected = conn.execute(
+            "select coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0)"
+            " from audit.ingested_files where ingested_at = ?::timestamptz and reason is null",
+            [at],
+        ).fetchone()
+        kept_aside = conn.execute(
+            "select source || '/' || file_name, reason from audit.ingested_files"
+            " where ingested_at = ?::timestamptz and reason is not null"
+            " and stored_path is not null",
+            [at],
+        ).fetchall()
+    return LoadOutcome(loaded, rejected, kept_aside)
 
 
 def _is_csv(path: Path) -> bool:

@@ -1,10 +1,10 @@
 """`feedback demo`: a year of generated deliveries, run as the scheduled runs would, then the story.
 
 On a data folder without loaded deliveries it writes a year of daily landing files for a few
-thousand customers with the project's generator (`feedback.synthetic`: contacts of every type,
-bad addresses, opt-outs, KCM's answers, late and corrected ones, malformed rows), and runs every
-date from 1 April 2025 to 1 April 2026 as one range run (`feedback run --from --to`), showing its
-progress. Four quarters are published on the way, each with its report. It ends with the figure
+thousand customers with the project's generator (`feedback.landing.synthetic`: contacts of every
+type, bad addresses, opt-outs, KCM's answers, late and corrected ones, malformed rows), and runs
+every date from 1 April 2025 to 1 April 2026 as one range run (`feedback run --from --to`), showing
+its progress. Four quarters are published on the way, each with its report. It ends with the figure
 per quarter, the funnel from contact to response, and where to look next. A folder where runs
 already loaded deliveries is only shown.
 """
@@ -14,11 +14,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
-from feedback.publishing import FILE_NAME
-from feedback.settings import Settings, environment
-from feedback.synthetic import Population, SyntheticData
-from feedback.warehouse import connect
-from feedback.website import HTML_NAME, PNG_NAME
+from feedback.core.settings import Settings, environment
+from feedback.core.warehouse import connect
+from feedback.landing.synthetic import Population, SyntheticData
+from feedback.publishing.publication import FILE_NAME
+from feedback.publishing.website import HTML_NAME, PNG_NAME
+from feedback_cli.run import execute_run
+from feedback_cli.summary import print_summary
 
 CUSTOMERS = 2000
 # Left in landing/ by the demo (the loader passes over dotfiles): its own files wait there.
@@ -43,8 +45,6 @@ OTHER_OUTCOMES = {
 
 
 def run_demo(settings: Settings, verbose: bool = False) -> int:
-    from feedback.cli import execute_run, print_summary
-
     if _has_deliveries(settings):
         print(f"{settings.data_dir} already holds loaded deliveries; showing them as they are.")
         print("Start over with `make clean` (or another FEEDBACK_DATA_DIR) to simulate again.")
@@ -60,7 +60,7 @@ def run_demo(settings: Settings, verbose: bool = False) -> int:
         )
     settings.landing_dir.mkdir(parents=True, exist_ok=True)
     (settings.landing_dir / DEMO_MARK).touch()
-    print(f"Generating a year of deliveries for {CUSTOMERS} customers (feedback.synthetic)")
+    print(f"Generating a year of deliveries for {CUSTOMERS} customers (feedback.landing.synthetic)")
     population = Population(CUSTOMERS, FIRST_RUN - timedelta(days=1), LAST_RUN - timedelta(days=1))
     with SyntheticData(population) as data:
         delivered = data.write(settings.landing_dir, FIRST_RUN, LAST_RUN)

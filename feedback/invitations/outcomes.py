@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from feedback.settings import Settings
-from feedback.warehouse import connect
+from feedback.core.settings import Settings
+from feedback.core.warehouse import connect
 
 # With each kept outcome, what the rules had seen: the catch-up bound of the date and the last
 # contact delivery in staging. Every contact inside both was decided and is kept now, which lets

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from feedback.faults import crash_point
-from feedback.settings import Settings
-from feedback.transports import OutboxTransport
-from feedback.warehouse import connect, open_duckdb, path_literal, remove_database
+from feedback.core.crash_points import crash_point
+from feedback.core.settings import Settings
+from feedback.core.warehouse import connect, open_duckdb, path_literal, remove_database
+from feedback.invitations.transports import OutboxTransport
 
 log = logging.getLogger(__name__)
 

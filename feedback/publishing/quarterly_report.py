@@ -26,8 +26,8 @@ import duckdb
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from feedback.settings import Settings
-from feedback.warehouse import connect
+from feedback.core.settings import Settings
+from feedback.core.warehouse import connect
 
 # Two-sided 95% quantiles of Student's t for 1 to 30 degrees of freedom; beyond, the normal 1.96.
 _T95 = (
@@ -52,7 +52,7 @@ OUTCOME_LABELS = {
 }
 
 _templates = Environment(
-    loader=PackageLoader("feedback", "templates"),
+    loader=PackageLoader("feedback.publishing", "templates"),
     autoescape=True,
     undefined=StrictUndefined,
     keep_trailing_newline=True,

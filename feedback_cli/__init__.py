@@ -1,0 +1,1 @@
+"""The `feedback` command: `run`, `demo` and `ui`, doors onto the Dagster asset graph."""
