@@ -8,7 +8,7 @@ from orchestration.assets.landing import load_landing_files
 from orchestration.assets.privacy import personal_data_masking, warehouse_compaction
 from orchestration.assets.publishing import published_figure, quarterly_report
 from orchestration.assets.reporting import reporting_copy
-from orchestration.dbt_runner import DbtInProcess
+from orchestration.dbt_runner import DbtBuild
 from orchestration.jobs import daily_run, quarter_close
 from orchestration.project import dbt_project
 from orchestration.resources import RunDate
@@ -32,7 +32,7 @@ defs = dg.Definitions(
     # Assets materialised by hand in the UI too: one process, under the run's lock.
     executor=dg.in_process_executor,
     resources={
-        "dbt": DbtInProcess(
+        "dbt": DbtBuild(
             project_dir=str(dbt_project.project_dir),
             profiles_dir=str(dbt_project.profiles_dir),
         ),

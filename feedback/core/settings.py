@@ -57,6 +57,12 @@ def memory_limit(env: dict[str, str] | None = None) -> str:
     return value
 
 
+def public_apis_only(env: dict[str, str] | None = None) -> bool:
+    """`FEEDBACK_PUBLIC_APIS_ONLY`: run dbt and Dagster through their public APIs alone, without
+    the speedups of `orchestration.private_speedups` (for an upgrade that broke one of them)."""
+    return _flag(os.environ if env is None else env, "FEEDBACK_PUBLIC_APIS_ONLY")
+
+
 def _flag(env: dict[str, str], name: str) -> bool:
     """A yes/no setting, unset is no. Anything else is refused: a misspelt yes taken as no
     would, for STARTTLS, send the password in the clear."""
@@ -187,6 +193,7 @@ class Settings:
                 f"FEEDBACK_UNSUBSCRIBE_URL={messages.unsubscribe_url!r} is not an http(s) URL"
             )
         memory_limit(env)  # checked before a run starts, used where DuckDB opens
+        public_apis_only(env)  # likewise, read where the run starts dbt and Dagster
         given = env.get("FEEDBACK_DATA_DIR") or "data"
         if given.startswith("~"):
             # Only a shell expands it; here it would name a folder `~` in the working directory.

@@ -14,7 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from feedback.core.progress import log
 from feedback.core.settings import environment
-from orchestration.dbt_runner import RUN_DATE_VARIABLE, DbtInProcess
+from orchestration.dbt_runner import RUN_DATE_VARIABLE, DbtBuild
 from orchestration.project import dbt_project
 from orchestration.resources import RunDate, settings
 
@@ -55,7 +55,7 @@ def _group(props: Mapping[str, Any]) -> str:
 translator = FeedbackTranslator()
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: date):
+def _build(context: dg.AssetExecutionContext, dbt: DbtBuild, run_date: date):
     data_dir = settings().data_dir
     # The profile names the warehouse by the data folder: the absolute one this process means.
     os.environ["FEEDBACK_DATA_DIR"] = str(data_dir)
@@ -79,7 +79,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: date)
     dagster_dbt_translator=translator,
     name="dbt_rules",
 )
-def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: RunDate):
+def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtBuild, run_date: RunDate):
     """Seeds, staging and the rules: who is due on D, what has expired. Over a range they are
     built for its last date, as the marts read them; the sender and the masking step ask the
     rules' views for each date in turn."""
@@ -95,7 +95,7 @@ def dbt_rules(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: Ru
     dagster_dbt_translator=translator,
     name="dbt_marts",
 )
-def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtInProcess, run_date: RunDate):
+def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtBuild, run_date: RunDate):
     """The marts BI tools read and the audit views, from sent and masked data, as of the
     (last) run date."""
     log.info("dbt: building the marts and audit views for %s", run_date.last())

@@ -34,7 +34,7 @@ def dbt(args: list[str], state: Path):
     compiled SQL under `state`; dbtRunner's result, the warehouse closed after."""
     from dbt.cli.main import dbtRunner
 
-    from orchestration.dbt_runner import _close_warehouse
+    from orchestration.private_speedups import close_warehouse
     from orchestration.project import REPO_ROOT
 
     project = ["--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
@@ -43,7 +43,7 @@ def dbt(args: list[str], state: Path):
             [*args, *project, "--target-path", str(state), "--log-path", str(state)]
         )
     finally:
-        _close_warehouse()
+        close_warehouse()
 
 
 # When a row was written differs from run to run; what was written must not.

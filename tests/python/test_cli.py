@@ -16,9 +16,10 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from feedback.core.settings import parse_run_date, today_in_amsterdam
 from feedback.core.warehouse import connect
 from feedback_cli import main as cli
-from orchestration import dbt_runner
+from orchestration import private_speedups
 from orchestration.definitions import defs
-from orchestration.instance import PooledSqliteEventLogStorage, dagster_instance
+from orchestration.instance import dagster_instance
+from orchestration.private_speedups import PooledSqliteEventLogStorage
 from orchestration.resources import run_config_for
 
 
@@ -233,7 +234,7 @@ def test_a_new_days_run_reuses_dbts_parse_of_the_project_and_builds_for_its_date
     log = data.root / "dbt" / "dbt.log"
     for day in ("2026-03-02", "2026-03-03"):
         # As in a new process: nothing parsed yet.
-        monkeypatch.setattr(dbt_runner, "_parsed", {})
+        monkeypatch.setattr(private_speedups, "_parsed", {})
         data.run(day)
         assert data.query("select max(evaluated_for_run_date) from marts.contact_outcomes") == [
             (date.fromisoformat(day),)
