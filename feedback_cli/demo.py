@@ -27,16 +27,16 @@ CUSTOMERS = 2000
 DEMO_MARK = ".written-by-feedback-demo"
 FIRST_RUN = date(2025, 4, 1)
 LAST_RUN = date(2026, 4, 1)
-# Outcomes of the 28-day rule (see the docs of marts.contact_outcomes).
+# Outcomes of the quiet period, the 28-day rule by default (see the docs of marts.contact_outcomes).
 HELD_BACK = {
-    "emailed_within_4_weeks_before": "an e-mail in the 4 weeks before the contact",
+    "emailed_within_quiet_period": "an e-mail in the quiet period before the contact",
     "later_contact_chosen": "a later contact of the customer was invited instead",
     "emailed_after_contact": "an e-mail went out after the contact, before it arrived",
 }
 OTHER_OUTCOMES = {
     "no_valid_email": "no valid e-mail address",
     "opted_out": "opted out",
-    "past_catch_up_bound": "arrived more than 14 days late",
+    "past_catch_up_bound": "arrived after the catch-up bound",
     "invitation_failed": "the mail server refused it",
     "delivery_uncertain": "a stopped run may have sent it",
     "due": "due, not sent yet",
@@ -143,7 +143,7 @@ def show_result(settings: Settings) -> None:
     print(f"  contacts                                  {contacts:7}")
     print(f"  of a type KCM surveys                     {surveyed:7}")
     for outcome, why in HELD_BACK.items():
-        print(f"    held back by the 28-day rule: {why}: {outcomes.get(outcome, 0)}")
+        print(f"    held back by the quiet period: {why}: {outcomes.get(outcome, 0)}")
     for outcome, why in OTHER_OUTCOMES.items():
         if outcomes.get(outcome):
             print(f"    not invited, {why}: {outcomes[outcome]}")

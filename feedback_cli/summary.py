@@ -54,8 +54,10 @@ def print_summary(
             print(f"    {len(ids)} {what} (marts.invitation_deliveries): {', '.join(ids)}")
     mask = metadata.get("privacy/personal_data_masking", {})
     masked = sum(v for k, v in mask.items() if k.startswith("masked_"))
+    months = mask.get("retention_months")
+    window = f"{months} month{'' if months == 1 else 's'}" if months else "the retention window"
     print(
-        f"  masking: {masked} record(s) past 3 months masked, "
+        f"  masking: {masked} record(s) past {window} masked, "
         f"{mask.get('files_deleted', 0)} stored file(s) and {mask.get('messages_deleted', 0)} "
         "message(s) deleted"
     )

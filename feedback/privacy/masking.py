@@ -139,6 +139,8 @@ _FILES_TO_DELETE = """
 @dataclass
 class MaskSummary:
     cutoff: date
+    # The retention window the cutoff stands for (dbt var `retention_months`).
+    retention_months: int
     records_masked: dict[str, int]
     files_deleted: int
     messages_deleted: int
@@ -150,8 +152,9 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
     nothing: a masked record is not listed again."""
     masked_at = datetime.now(UTC)
     with connect(settings.warehouse_path, run_date) as conn:
-        built_for, cutoff = conn.execute(
-            "select run_date, masking_cutoff from intermediate.int_masking__cutoff"
+        built_for, cutoff, months = conn.execute(
+            "select run_date, masking_cutoff, retention_months"
+            " from intermediate.int_masking__cutoff"
         ).fetchone()
         if built_for != run_date:
             raise RuntimeError(
@@ -199,7 +202,7 @@ def mask_expired(settings: Settings, run_date: date) -> MaskSummary:
         files_deleted,
         messages_deleted,
     )
-    return MaskSummary(cutoff, records, files_deleted, messages_deleted)
+    return MaskSummary(cutoff, months, records, files_deleted, messages_deleted)
 
 
 def _masked_in_outbox(conn, outbox: Path) -> list[str]:

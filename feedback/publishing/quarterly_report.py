@@ -38,12 +38,12 @@ _T95 = (
 COMMENTS_SHOWN = 12
 OUTCOME_LABELS = {
     "invited": "uitgenodigd",
-    "emailed_within_4_weeks_before": "28-dagenregel: e-mail in de 4 weken ervoor",
+    "emailed_within_quiet_period": "rustperiode: kort ervoor al een e-mail",
     "later_contact_chosen": "28-dagenregel: later contact van de klant gekozen",
     "emailed_after_contact": "28-dagenregel: e-mail ging al uit na het contact",
     "no_valid_email": "geen geldig e-mailadres",
     "opted_out": "klant heeft zich afgemeld",
-    "past_catch_up_bound": "te laat binnengekomen (na 14 dagen)",
+    "past_catch_up_bound": "te laat binnengekomen (na de inhaaltermijn)",
     "not_surveyed_type": "contacttype wordt niet gemeten",
     "invitation_failed": "mailserver weigerde de uitnodiging",
     "delivery_uncertain": "verzending onzeker na een onderbroken run",

@@ -19,9 +19,9 @@ from orchestration.resources import RunDate, settings
     group_name="privacy",
 )
 def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
-    """Personal data past 3 months masked in the raw tables, the ledger and the files; over a
-    range, date by date."""
-    log.info("masking personal data past 3 months")
+    """Personal data past the retention window masked in the raw tables, the ledger and the
+    files; over a range, date by date."""
+    log.info("masking personal data past the retention window")
     with held(settings().warehouse_path):
         summaries = date_by_date(
             run_date.dates(),
@@ -35,6 +35,7 @@ def personal_data_masking(context: dg.AssetExecutionContext, run_date: RunDate):
     return dg.MaterializeResult(
         metadata={
             "cutoff": summaries[-1].cutoff.isoformat(),
+            "retention_months": summaries[-1].retention_months,
             **{f"masked_{kind}": n for kind, n in records.items()},
             "files_deleted": sum(summary.files_deleted for summary in summaries),
             "messages_deleted": sum(summary.messages_deleted for summary in summaries),

@@ -129,10 +129,10 @@ def test_day_27_after_an_email_is_blocked_and_day_28_is_invited(runs, module_dat
         " from marts.contact_outcomes where contact_event_id = 'a-2'"
     ) == [
         (
-            "emailed_within_4_weeks_before",
+            "emailed_within_quiet_period",
             invitation_id("a-1"),
             date(2026, 3, 2),
-            "an invitation was sent on 2026-03-02, within 4 weeks before",
+            "an invitation was sent on 2026-03-02, less than 28 days before",
         )
     ]
 

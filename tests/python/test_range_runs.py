@@ -80,7 +80,7 @@ def test_the_dates_hold_what_the_comparison_needs(day_by_day):
         outcome
         for (outcome,) in day_by_day.query("select distinct outcome from marts.contact_outcomes")
     }
-    assert {"invited", "emailed_within_4_weeks_before", "past_catch_up_bound"} <= outcomes
+    assert {"invited", "emailed_within_quiet_period", "past_catch_up_bound"} <= outcomes
     masked_days = day_by_day.query(
         "select distinct run_date from privacy.masking_log where records_masked > 0"
     )

@@ -94,8 +94,9 @@ own_invitations as (
 ),
 
 blocking_invitations as (
-    -- the 28-day rule: any invitation e-mailed to the customer on a date >= C - 27 blocks a
-    -- contact on date C (an e-mail in the 4 weeks before it, or one that already followed it)
+    -- the quiet period (the 28-day rule): any invitation e-mailed to the customer on a date
+    -- >= C - (invitation_quiet_days - 1) blocks a contact on date C (an e-mail in the quiet
+    -- period before it, or one that already followed it)
     select
         contacts_with_facts.contact_event_id,
         {{ arg_min('invitations_emailed.invitation_id', 'invitations_emailed.emailed_on') }}
@@ -129,7 +130,7 @@ classified as {{ inlined() }} (
             when not contacts_with_facts.has_valid_email then 'no_valid_email'
             when contacts_with_facts.is_opted_out then 'opted_out'
             when blocking_invitations.blocking_sent_on <= contacts_with_facts.contact_date
-                then 'emailed_within_4_weeks_before'
+                then 'emailed_within_quiet_period'
             -- the run that sent it saw this contact too, and chose a more recent one
             when blocking_invitations.blocking_sent_on > contacts_with_facts.contact_date
                 and contacts_with_facts.loaded_for_run_date
