@@ -7,7 +7,11 @@ source as (
 final as (
     select
         contact_event_id,
-        outcome,
+        -- Outcomes kept before the code named no number keep their old name in the ledger.
+        case outcome
+            when 'emailed_within_4_weeks_before' then 'emailed_within_quiet_period'
+            else outcome
+        end as outcome,
         invitation_id,
         invitation_sent_on,
         blocking_invitation_id,
