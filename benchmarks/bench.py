@@ -51,7 +51,7 @@ GOALS = {
     "peak_gb": 3.0,
     "range_small_s": 90.0,
 }
-SENDING_STEP = "sending__invitation_emails"
+SENDING_STEP = "invitations__invitation_emails"
 # The smallest size's daily run has a goal in seconds it is close to: it runs this many times
 # from the same state, and the median counts.
 SMALL_DAILY_RUNS = 3

@@ -69,7 +69,7 @@ STEPS = [
     "ledger__invitations",
     "load_landing_files",
     "dbt_rules",
-    "sending__invitation_emails",
+    "invitations__invitation_emails",
     "privacy__personal_data_masking",
     "public__klanttevredenheid",
     "dbt_marts",

@@ -166,7 +166,7 @@ def test_unreachable_server_fails_the_run_and_a_later_run_sends(data):
     }
     code, output = data.run("2026-03-02", env=down, expect_success=False)
     assert code == 1
-    assert "feedback run failed: step sending__invitation_emails:" in output
+    assert "feedback run failed: step invitations__invitation_emails:" in output
     assert "cannot use the SMTP server 127.0.0.1:" in output
     assert "nothing was sent, a later run sends the invitations" in output
     assert data.query("select state from ledger.invitations") == [("due",)]
