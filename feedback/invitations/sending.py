@@ -137,7 +137,7 @@ def send_due_invitations(
         summary.already_sent = ledger.sent_before()
         due = ledger.take_on_due()
         if due:
-            _send(due, transport, ledger, settings, run_date, summary)
+            _Batch(due, transport, ledger, settings, run_date, summary).send()
     log.info(
         "invitations sent: %d, refused: %d, invalid: %d, deferred: %d, uncertain: %d",
         summary.sent,
@@ -149,98 +149,115 @@ def send_due_invitations(
     return summary
 
 
-def _send(due, transport, ledger: Ledger, settings: Settings, run_date, summary) -> None:
-    retry_seconds = settings.smtp.retry_seconds if settings.smtp else 0.0
-    deadline = monotonic() + retry_seconds
-    written = written_at(run_date)
-    # (not before, order, invitation, tries): the batch in order, then the retries as they fall due.
-    queue = [(0.0, n, invitation, 0) for n, invitation in enumerate(due)]
-    heapq.heapify(queue)
-    attempts = dict(ledger.attempts)
-    pending: list[Change] = []  # outcomes not yet in the journal (at most one message's)
-    journaled = 0  # changes in the journal not yet in the ledger table
-    order = len(queue)
+class _Batch:
+    """One run's sending for a date: the queue (the batch in order, then the retries as they fall
+    due), the attempts per invitation, and the ledger changes not yet in the journal (at most
+    one message's) or in the ledger table."""
 
-    def retry_later(invitation, tries: int) -> bool:
-        nonlocal order
-        delay = min(LONGEST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**tries)
-        if monotonic() + delay > deadline:
-            return False
-        order += 1
-        heapq.heappush(queue, (monotonic() + delay, order, invitation, tries + 1))
-        return True
+    def __init__(self, due, transport, ledger: Ledger, settings: Settings, run_date, summary):
+        self.transport = transport
+        self.ledger = ledger
+        self.settings = settings
+        self.summary = summary
+        retry_seconds = settings.smtp.retry_seconds if settings.smtp else 0.0
+        self.deadline = monotonic() + retry_seconds
+        self.written = written_at(run_date)
+        # (not before, order, invitation, tries)
+        self.queue = [(0.0, n, invitation, 0) for n, invitation in enumerate(due)]
+        heapq.heapify(self.queue)
+        self.order = len(self.queue)
+        self.attempts = dict(ledger.attempts)
+        self.pending: list[Change] = []
+        self.journaled = 0
 
-    def journal(changes: list[Change]) -> None:
-        nonlocal journaled
-        ledger.journal.append(changes)
-        journaled += len(changes)
-        pending.clear()
+    def send(self) -> None:
+        try:
+            _open(self.transport, self.deadline, self.summary)
+            while self.queue:
+                self._send_next()
+                if len(self.pending) + self.journaled >= RECORD_EVERY:
+                    self._journal(self.pending)
+                    self.ledger.fold_journal()
+                    self.journaled = 0
+        except ServerMisconfigured as problem:
+            raise SendFailed(f"{problem}; {_left_for_later(self.summary)}") from None
+        finally:
+            # Whatever stops the batch, what is known to have happened is recorded.
+            self._journal(self.pending)
+            self.ledger.fold_journal()
+            self.transport.close()
 
-    try:
-        _open(transport, deadline, summary)
-        while queue:
-            not_before, position, invitation, tries = heapq.heappop(queue)
-            if not_before > monotonic():
-                sleep(not_before - monotonic())
-            invitation_id = invitation.invitation_id
-            attempts[invitation_id] = attempt = attempts.get(invitation_id, 0) + 1
+    def _send_next(self) -> None:
+        not_before, position, invitation, tries = heapq.heappop(self.queue)
+        if not_before > monotonic():
+            sleep(not_before - monotonic())
+        invitation_id = invitation.invitation_id
+        self.attempts[invitation_id] = self.attempts.get(invitation_id, 0) + 1
+        try:
+            message = compose(invitation, self.settings.messages, self.written)
+        except InvalidMessage as problem:
+            self.pending.append(self._change(invitation_id, "failed", error=str(problem)))
+            self.summary.invalid += 1
+            log.warning("invitation %s not sent: %s", invitation_id, problem)
+            return
 
-            def change(state, reply_code=None, error=None, invitation_id=invitation_id):
-                return Change(invitation_id, state, attempts[invitation_id], reply_code, error)
+        def before_handover() -> None:
+            if not self.transport.verifiable:
+                self._journal([*self.pending, self._change(invitation_id, "sending")])
 
-            try:
-                message = compose(invitation, settings.messages, written)
-            except InvalidMessage as problem:
-                pending.append(change("failed", error=str(problem)))
-                summary.invalid += 1
-                log.warning("invitation %s not sent: %s", invitation_id, problem)
-                continue
-
-            def before_handover(change=change) -> None:
-                if not transport.verifiable:
-                    journal([*pending, change("sending")])
-
-            try:
-                reply = transport.deliver(message, before_handover)
-            except ServerUnreachable:
-                # The connection broke between messages: reconnect (with backoff), then go on.
-                attempts[invitation_id] = attempt - 1
-                _open(transport, deadline, summary)
-                heapq.heappush(queue, (not_before, position, invitation, tries))
-                continue
-            except ConnectionLost as lost:
-                if lost.handed_over:
-                    pending.append(change("uncertain", error=UNCERTAIN_REASON))
-                    summary.uncertain += 1
-                    continue
-                pending.append(change("due", error=str(lost)))
-                if not retry_later(invitation, tries):
-                    summary.deferred += 1
-                continue
-
-            crash_point("sending:after_handover")
-            if reply.accepted:
-                pending.append(change("sent", reply.code))
-                summary.sent += 1
-            elif reply.permanent:
-                pending.append(change("failed", reply.code, f"{reply.code} {reply.text}".strip()))
-                summary.refused += 1
-                log.warning("invitation %s refused by the server: %s", invitation_id, reply.code)
+        try:
+            reply = self.transport.deliver(message, before_handover)
+        except ServerUnreachable:
+            # The connection broke between messages: reconnect (with backoff), then go on.
+            self.attempts[invitation_id] -= 1
+            _open(self.transport, self.deadline, self.summary)
+            heapq.heappush(self.queue, (not_before, position, invitation, tries))
+            return
+        except ConnectionLost as lost:
+            if lost.handed_over:
+                self.pending.append(
+                    self._change(invitation_id, "uncertain", error=UNCERTAIN_REASON)
+                )
+                self.summary.uncertain += 1
             else:
-                pending.append(change("due", reply.code, f"{reply.code} {reply.text}".strip()))
-                if not retry_later(invitation, tries):
-                    summary.deferred += 1
-            if len(pending) + journaled >= RECORD_EVERY:
-                journal(pending)
-                ledger.fold_journal()
-                journaled = 0
-    except ServerMisconfigured as problem:
-        raise SendFailed(f"{problem}; {_left_for_later(summary)}") from None
-    finally:
-        # Whatever stops the batch, what is known to have happened is recorded.
-        journal(pending)
-        ledger.fold_journal()
-        transport.close()
+                self.pending.append(self._change(invitation_id, "due", error=str(lost)))
+                self._retry_later(invitation, tries)
+            return
+        crash_point("sending:after_handover")
+        self._record(invitation, tries, reply)
+
+    def _record(self, invitation, tries: int, reply) -> None:
+        """The server's answer to a message handed over: sent, refused for good, or deferred."""
+        invitation_id = invitation.invitation_id
+        said = f"{reply.code} {reply.text}".strip()
+        if reply.accepted:
+            self.pending.append(self._change(invitation_id, "sent", reply.code))
+            self.summary.sent += 1
+        elif reply.permanent:
+            self.pending.append(self._change(invitation_id, "failed", reply.code, said))
+            self.summary.refused += 1
+            log.warning("invitation %s refused by the server: %s", invitation_id, reply.code)
+        else:
+            self.pending.append(self._change(invitation_id, "due", reply.code, said))
+            self._retry_later(invitation, tries)
+
+    def _change(self, invitation_id: str, state: str, reply_code=None, error=None) -> Change:
+        return Change(invitation_id, state, self.attempts[invitation_id], reply_code, error)
+
+    def _retry_later(self, invitation, tries: int) -> None:
+        """Queue another try after a backoff, unless that falls past the deadline: then it is
+        left due for a later run."""
+        delay = min(LONGEST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**tries)
+        if monotonic() + delay > self.deadline:
+            self.summary.deferred += 1
+            return
+        self.order += 1
+        heapq.heappush(self.queue, (monotonic() + delay, self.order, invitation, tries + 1))
+
+    def _journal(self, changes: list[Change]) -> None:
+        self.ledger.journal.append(changes)
+        self.journaled += len(changes)
+        self.pending.clear()
 
 
 def _open(transport, deadline: float, summary: SendSummary) -> None:

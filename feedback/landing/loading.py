@@ -365,8 +365,7 @@ _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 def _scan(path: Path, chunk_size: int = 1 << 20) -> _Scan:
     """The file's content hash, whether it holds anything but whitespace, and where it stops
     being UTF-8: read in chunks, as a history can be a file of gigabytes. The hash is taken in a
-    thread of its own, as hashlib lets go of the interpreter while it hashes (1.2 GB: 2.4 ->
-    1.9 s)."""
+    thread of its own, as hashlib lets go of the interpreter while it hashes."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         sha256 = pool.submit(_sha256, path, chunk_size)
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -405,8 +404,7 @@ def _invalid_utf8_at(decoder, chunk: bytes, offset: int, final: bool = False) ->
 def _ordinal(conn, table: str) -> str:
     """An expression numbering the rows of `table` 1, 2, 3, ... in row id order. A table made by
     one statement holds its rows under consecutive row ids, so the number is the row id's offset;
-    a window would sort the whole table for it (14 of 21 s for a delivery of 10 million rows),
-    and is left for row ids with gaps."""
+    a window would sort the whole table for it, and is left for row ids with gaps."""
     first, last, count = conn.execute(
         f"select min(rowid), max(rowid), count(*) from {table}"
     ).fetchone()
@@ -417,6 +415,56 @@ def _ordinal(conn, table: str) -> str:
 
 def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: int, loaded_at):
     """Read one delivery with DuckDB's CSV reader; returns (records read, unreadable records)."""
+    _refuse_unreadable(path, scan)
+    header = _header(path, source.delimiter)
+    by_name = _columns_by_name(source, header)
+    _read_delivery(conn, source, path, len(header))
+    selected = [f"{by_name[column]} as {column}" for column in source.columns]
+    extras = {name: column for name, column in by_name.items() if name not in source.columns}
+    # named by parameters: a header name is any text
+    extra_json = (
+        "json_object(" + ", ".join(f"?, {column}" for column in extras.values()) + ")"
+        if extras
+        else "null::json"
+    )
+    conn.execute(
+        f"""
+        insert into raw.{source.name} by name
+        select
+            {", ".join(selected)},
+            {ingestion_id} as _ingestion_id,
+            ? as _file_name,
+            numbered_rows.__line as _line_number,
+            ?::timestamptz as _loaded_at,
+            {extra_json} as _extra_columns
+        from ({_numbered_rows(conn)}) as numbered_rows
+        """,
+        [path.name, loaded_at, *extras],
+    )
+    conn.execute(
+        f"""
+        insert into raw.unreadable_rows by name
+        select
+            '{source.name}' as source,
+            {ingestion_id} as _ingestion_id,
+            ? as _file_name,
+            line as _line_number,
+            ?::timestamptz as _loaded_at,
+            min(error_type) || ': ' || min(error_message) as error,
+            ltrim(min(csv_line), chr(13) || chr(10)) as row_text
+        from delivery_errors
+        group by line
+        """,
+        [path.name, loaded_at],
+    )
+    readable = conn.execute("select count(*) from delivery").fetchone()[0]
+    unreadable = conn.execute("select count(distinct line) from delivery_errors").fetchone()[0]
+    conn.execute("drop table delivery; drop table delivery_errors; drop table delivery_scans")
+    return readable + unreadable, unreadable
+
+
+def _refuse_unreadable(path: Path, scan: _Scan) -> None:
+    """A file that cannot be read at all is kept aside whole, with the reason."""
     if _readable(path.name) != path.name:
         raise UnreadableFile(
             "its name is not UTF-8 text (shown with U+FFFD), which DuckDB cannot open:"
@@ -432,9 +480,11 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
         )
         raise UnreadableFile(f"not UTF-8 text ({where}): ask the sender for UTF-8")
 
-    header = _header(path, source.delimiter)
-    by_name = _columns_by_name(source, header)
-    columns = ", ".join(f"'c{position}': 'varchar'" for position in range(1, len(header) + 1))
+
+def _read_delivery(conn, source: Source, path: Path, width: int) -> None:
+    """The delivery's records into the temporary table `delivery` (columns c1, c2, ... by
+    position), and those the reader could not read into `delivery_errors`."""
+    columns = ", ".join(f"'c{position}': 'varchar'" for position in range(1, width + 1))
     conn.execute("drop table if exists delivery_errors; drop table if exists delivery_scans")
     try:
         conn.execute(
@@ -465,65 +515,25 @@ def _read_into_raw(conn, source: Source, path: Path, scan: _Scan, ingestion_id: 
             " file, so the lines after it cannot be read: fix the quote and deliver it again"
         )
 
-    selected = [f"{by_name[column]} as {column}" for column in source.columns]
-    extras = {name: column for name, column in by_name.items() if name not in source.columns}
-    # named by parameters: a header name is any text
-    extra_json = (
-        "json_object(" + ", ".join(f"?, {column}" for column in extras.values()) + ")"
-        if extras
-        else "null::json"
-    )
-    # The reader reports unreadable records by line (header = line 1, one line per record);
-    # the readable ones, in file order, take the other line numbers. With none unreadable (as
-    # a delivery mostly is) the n-th record is on line n + 1, and the 10 million lines of a
-    # history are not numbered and joined for it (3.5 of 14 s).
+
+def _numbered_rows(conn) -> str:
+    """A query of `delivery`'s rows with their line in the file as `__line`. The reader reports
+    unreadable records by line (header = line 1, one line per record); the readable ones, in
+    file order, take the other line numbers. With none unreadable (as a delivery mostly is) the
+    n-th record is on line n + 1, and the lines of a long history need not be numbered and
+    joined for it."""
     ordinal = _ordinal(conn, "delivery")
-    if conn.execute("select count(*) from delivery_errors").fetchone()[0]:
-        numbered_rows = f"""
-            with error_lines as (select distinct line from delivery_errors),
-            numbered_rows as (select *, {ordinal} as ordinal from delivery),
-            free_lines as (
-                select line_number as __line, row_number() over (order by line_number) as ordinal
-                from range(
-                    2, 2 + (select count(*) from delivery) + (select count(*) from error_lines)
-                ) as lines(line_number)
-                where line_number not in (select line from error_lines)
-            )
-            select * from numbered_rows join free_lines using (ordinal)
-        """
-    else:
-        numbered_rows = f"select *, {ordinal} + 1 as __line from delivery"
-    conn.execute(
-        f"""
-        insert into raw.{source.name} by name
-        select
-            {", ".join(selected)},
-            {ingestion_id} as _ingestion_id,
-            ? as _file_name,
-            numbered_rows.__line as _line_number,
-            ?::timestamptz as _loaded_at,
-            {extra_json} as _extra_columns
-        from ({numbered_rows}) as numbered_rows
-        """,
-        [path.name, loaded_at, *extras],
-    )
-    conn.execute(
-        f"""
-        insert into raw.unreadable_rows by name
-        select
-            '{source.name}' as source,
-            {ingestion_id} as _ingestion_id,
-            ? as _file_name,
-            line as _line_number,
-            ?::timestamptz as _loaded_at,
-            min(error_type) || ': ' || min(error_message) as error,
-            ltrim(min(csv_line), chr(13) || chr(10)) as row_text
-        from delivery_errors
-        group by line
-        """,
-        [path.name, loaded_at],
-    )
-    readable = conn.execute("select count(*) from delivery").fetchone()[0]
-    unreadable = conn.execute("select count(distinct line) from delivery_errors").fetchone()[0]
-    conn.execute("drop table delivery; drop table delivery_errors; drop table delivery_scans")
-    return readable + unreadable, unreadable
+    if not conn.execute("select count(*) from delivery_errors").fetchone()[0]:
+        return f"select *, {ordinal} + 1 as __line from delivery"
+    return f"""
+        with error_lines as (select distinct line from delivery_errors),
+        numbered_rows as (select *, {ordinal} as ordinal from delivery),
+        free_lines as (
+            select line_number as __line, row_number() over (order by line_number) as ordinal
+            from range(
+                2, 2 + (select count(*) from delivery) + (select count(*) from error_lines)
+            ) as lines(line_number)
+            where line_number not in (select line from error_lines)
+        )
+        select * from numbered_rows join free_lines using (ordinal)
+    """

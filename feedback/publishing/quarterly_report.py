@@ -126,7 +126,45 @@ def render(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str
         [quarter],
     )
     this = publications[-1]
-    estimates = {
+    estimates = _estimates(conn, quarter)
+    current = estimates.get(quarter)
+    previous = estimates.get(publications[-2]["quarter"]) if len(publications) > 1 else None
+    period = [this["quarter_start"], this["quarter_end"]]
+    distribution = dict(
+        conn.execute(
+            "select grade, count(*) from marts.response_details where quarter = ? group by grade",
+            [quarter],
+        ).fetchall()
+    )
+    groups = _groups(conn, quarter)
+    funnel = _rows(
+        conn,
+        "select outcome, count(*) as n from marts.contact_outcomes"
+        " where contact_date between ? and ? group by outcome order by n desc, outcome",
+        period,
+    )
+    return _templates.get_template("report.html.j2").render(
+        quarter=quarter,
+        run_date=run_date,
+        this=this,
+        current=current,
+        previous=previous,
+        p_value=change_p_value(current, previous) if current and previous else None,
+        trend_chart=_trend_chart(publications, estimates),
+        distribution_chart=_distribution_chart(distribution),
+        type_chart=_group_chart(groups["contacttype"]),
+        groups=groups,
+        response_rates=_response_rates(conn, period),
+        funnel=[(OUTCOME_LABELS.get(r["outcome"], r["outcome"]), r["n"]) for r in funnel],
+        contacts=sum(r["n"] for r in funnel),
+        restated=_restated(publications),
+        comments=_recent_comments(conn, quarter),
+    )
+
+
+def _estimates(conn, quarter: str) -> dict[str, Estimate]:
+    """Each quarter's mean grade up to `quarter`, with its standard error."""
+    return {
         row["quarter"]: Estimate(
             row["quarter"], row["n"], row["mean"], (row["sd"] or 0) / math.sqrt(row["n"])
         )
@@ -137,17 +175,11 @@ def render(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str
             [quarter],
         )
     }
-    current = estimates.get(quarter)
-    previous_quarter = publications[-2]["quarter"] if len(publications) > 1 else None
-    previous = estimates.get(previous_quarter) if previous_quarter else None
-    period = [this["quarter_start"], this["quarter_end"]]
-    distribution = dict(
-        conn.execute(
-            "select grade, count(*) from marts.response_details where quarter = ? group by grade",
-            [quarter],
-        ).fetchall()
-    )
-    groups = {
+
+
+def _groups(conn, quarter: str) -> dict[str, list[dict]]:
+    """The quarter's count and mean grade per contact type, product and channel."""
+    return {
         label: _rows(
             conn,
             f"select coalesce({column}, '(onbekend)') as name, count(*) as n,"
@@ -161,7 +193,11 @@ def render(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str
             ("kanaal", "channel"),
         )
     }
-    response_rates = _rows(
+
+
+def _response_rates(conn, period: list[date]) -> list[dict]:
+    """Per contact type, the invitations sent in the period and how many were answered."""
+    return _rows(
         conn,
         "select invitations.contact_type as name, count(*) as invited,"
         " count(responses.response_id) as responded"
@@ -171,13 +207,11 @@ def render(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str
         " where invitations.sent_on between ? and ? group by all order by invited desc, name",
         period,
     )
-    funnel = _rows(
-        conn,
-        "select outcome, count(*) as n from marts.contact_outcomes"
-        " where contact_date between ? and ? group by outcome order by n desc, outcome",
-        period,
-    )
-    comments = _rows(
+
+
+def _recent_comments(conn, quarter: str) -> list[dict]:
+    """The quarter's last comments, as `marts.response_details` redacts them."""
+    return _rows(
         conn,
         "select completed_on, coalesce(contact_type, '(onbekend)') as contact_type, grade,"
         " redacted_comment as comment from marts.response_details"
@@ -185,7 +219,11 @@ def render(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str
         " order by completed_at desc, response_id limit ?",
         [quarter, COMMENTS_SHOWN],
     )
-    restated = [
+
+
+def _restated(publications: list[dict]) -> list[dict]:
+    """The published quarters whose grades changed after publication."""
+    return [
         row
         for row in publications
         if row["current_response_count"] != row["response_count"]
@@ -194,24 +232,6 @@ def render(conn: duckdb.DuckDBPyConnection, quarter: str, run_date: date) -> str
             and abs(row["current_average_grade"] - row["average_grade"]) > 1e-9
         )
     ]
-    p_value = change_p_value(current, previous) if current and previous else None
-    return _templates.get_template("report.html.j2").render(
-        quarter=quarter,
-        run_date=run_date,
-        this=this,
-        current=current,
-        previous=previous,
-        p_value=p_value,
-        trend_chart=_trend_chart(publications, estimates),
-        distribution_chart=_distribution_chart(distribution),
-        type_chart=_group_chart(groups["contacttype"]),
-        groups=groups,
-        response_rates=response_rates,
-        funnel=[(OUTCOME_LABELS.get(r["outcome"], r["outcome"]), r["n"]) for r in funnel],
-        contacts=sum(r["n"] for r in funnel),
-        restated=restated,
-        comments=comments,
-    )
 
 
 def _rows(conn, sql: str, params: list) -> list[dict]:
