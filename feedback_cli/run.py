@@ -126,9 +126,9 @@ def execute_run(
 
 def _definitions():
     """The project's Dagster definitions. The first import in a process brings in dbt's and
-    Dagster's modules: about a million objects that live as long as the process. The collector
-    is paused while they are made and then sets them aside (`gc.freeze`), so that its passes
-    during the run do not walk them again: about a second of a daily run."""
+    Dagster's modules: some million objects that live as long as the process. The collector is
+    paused while they are made and then sets them aside (`gc.freeze`), so that its passes
+    during the run do not walk them again."""
     first = "orchestration.definitions" not in sys.modules
     if first:
         gc.disable()

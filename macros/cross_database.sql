@@ -71,9 +71,9 @@
 {#- Written between a CTE's name and its body (`name as {{ inlined() }} (...)`): the engine
     plans a CTE that is read more than once into each query that reads it, rather than computing
     it once whole into a buffer. DuckDB's buffer is a wall for the filters and the columns the
-    reader wants, which pays for a wide CTE of millions of rows (the invitation rules of a first
-    run over 10 million contacts: 17 s buffered, 12 s with `classified` inlined) and costs a
-    little on small ones (about 10 ms). Engines without the keyword decide themselves. -#}
+    reader wants, so inlining pays for a wide CTE of millions of rows (the invitation rules of a
+    first run) and costs a little on small ones. Engines without the keyword decide
+    themselves. -#}
 {% macro inlined() -%}
     {{ return(adapter.dispatch('inlined', 'feedback_warehouse')()) }}
 {%- endmacro %}

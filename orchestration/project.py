@@ -36,6 +36,6 @@ def manifest_is_stale() -> bool:
 
 
 # Parse when the project changed, so the asset graph always matches the models on disk; a run
-# in production starts without dbt's 5 to 10 seconds of parsing.
+# in production starts without parsing.
 if manifest_is_stale():
     dbt_project.preparer.prepare(dbt_project)

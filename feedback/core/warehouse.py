@@ -127,7 +127,7 @@ create table if not exists ledger.invitations (
 -- read (customer ids, addresses). No personal data in it. One row per contact: the rules keep
 -- only contacts not kept before (marts.contact_outcomes' unique test checks it in `make test`). No
 -- primary key: its index, of every contact in the history, made each rewrite of the file (the
--- compaction after masking) rebuild it row by row, about 18 s at 10 million contacts.
+-- compaction after masking) rebuild it row by row.
 create table if not exists ledger.contact_outcomes (
     contact_event_id varchar not null,
     outcome varchar not null,
@@ -231,8 +231,8 @@ _HELD: dict[Path, duckdb.DuckDBPyConnection] = {}
 def held(path: Path) -> Iterator[None]:
     """One connection to the warehouse for a block of work: `connect` inside it lends that one
     instead of opening the file. A range run's steps go through their dates this way, rather
-    than opening, checking and closing the file several times for each date (about 70 of the
-    140 ms a date cost at 10,000 customers)."""
+    than opening, checking and closing the file several times for each date, which was half of
+    what a date cost."""
     if path in _HELD:
         yield
         return

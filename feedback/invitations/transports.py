@@ -152,7 +152,7 @@ class SmtpTransport:
         try:
             client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
             # The final "." goes out on its own, just after the ledger write: without this it
-            # waits for the body's delayed ACK (some 40 ms a message).
+            # waits for the body's delayed ACK, which would bound the messages a second.
             client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.ehlo_or_helo_if_needed()
             if s.starttls:

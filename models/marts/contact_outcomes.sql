@@ -4,9 +4,8 @@
 -- the contacts still open.
 --
 -- A view: BI tools read it as a table in reporting.duckdb, whose copy evaluates it once per
--- run (2 to 3 s more than copying a table, over 10 million contacts). Kept as a table in
--- the warehouse it was written three times per run (built, rewritten by the compaction after
--- masking, copied), and a quarter of the file each rewrite copies.
+-- run. Kept as a table in the warehouse it was written three times per run (built, rewritten
+-- by the compaction after masking, copied), a quarter of the file each rewrite copies.
 {{ config(materialized='view') }}
 
 with
