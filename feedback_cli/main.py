@@ -30,7 +30,7 @@ EXIT_BUSY = 75
 EXIT_INTERRUPTED = 130
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feedback", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="the scheduled run for run date D")
@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         "ui", help="the Dagster UI with this data folder's run history and schedules"
     )
     ui.add_argument("--port", type=int, default=3000, help="on http://127.0.0.1:PORT")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,

@@ -35,34 +35,35 @@ class DbtBuild(dg.ConfigurableResource):
     ) -> Iterator[Any]:
         """`dbt build ARGS`, dbt's state (its logs and compiled SQL) under `target_path`. Yields
         Dagster's events, then raises when a model or a test failed."""
-        args = list(args)
+        # dbt.log as text for whoever reads it, whatever format the events travel in.
+        args = [*args, "--log-format-file", "text"]
         if "DBT_LOG_LEVEL_FILE" not in os.environ:
             # dbt.log without the debug lines (each statement and each step of each node);
             # DBT_LOG_LEVEL_FILE=debug brings them back. Errors, with the database's messages,
             # are logged either way.
             args += ["--log-level-file", "info"]
         if private_speedups.enabled():
-            results = yield from private_speedups.build_in_process(
+            succeeded, results = yield from private_speedups.build_in_process(
                 context, args, self.project_dir, self.profiles_dir, target_path, RUN_DATE_VARIABLE
             )
         else:
-            results = yield from self._build_in_dbt_process(context, args, target_path)
+            succeeded, results = yield from self._build_in_dbt_process(context, args, target_path)
         failed = [
             f"{kind} {name}: " + ((message or "") if kind == "test" else status)
             for kind, name, status, message in results
             if status in ("error", "fail")
         ]
-        if failed:
+        if not succeeded:
             # By node: a database's message can quote a value of the data, so it stays in dbt's
             # log beside the warehouse; a test's says how many rows failed it.
             raise DagsterDbtCliRuntimeError(
-                description=f"dbt build failed: {'; '.join(failed)} (dbt's log, with the"
-                f" database's messages: {target_path / 'dbt.log'})"
+                description=f"dbt build failed: {'; '.join(failed) or 'see its log'} (dbt's log,"
+                f" with the database's messages: {target_path / 'dbt.log'})"
             )
 
     def _build_in_dbt_process(
         self, context: dg.AssetExecutionContext, args: list[str], target_path: Path
-    ) -> Generator[Any, None, list[tuple[str, str, str, str | None]]]:
+    ) -> Generator[Any, None, private_speedups.BuildOutcome]:
         """dagster-dbt's public path: a `dbt` process, its events streamed to Dagster."""
         dbt = DbtCliResource(project_dir=self.project_dir, profiles_dir=self.profiles_dir)
         invocation = dbt.cli(
@@ -77,7 +78,7 @@ class DbtBuild(dg.ConfigurableResource):
                 description=f"dbt build failed (dbt's log: {target_path / 'dbt.log'})"
             )
         nodes = invocation.manifest["nodes"]
-        return [
+        return invocation.is_successful(), [
             (node["resource_type"], node["name"], r["status"], r.get("message"))
             for r in invocation.get_artifact("run_results.json")["results"]
             if (node := nodes.get(r["unique_id"]))

@@ -41,6 +41,8 @@ from feedback.core.settings import environment, public_apis_only
 _parsed: dict[str, Any] = {}
 _parsing = threading.Lock()
 _RESULTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
+# Whether a build succeeded, and each node's (resource type, name, status, message).
+BuildOutcome = tuple[bool, list[tuple[str, str, str, str | None]]]
 
 
 def build_in_process(
@@ -50,11 +52,11 @@ def build_in_process(
     profiles_dir: str,
     target_path: Path,
     unset_while_parsing: str,
-) -> Generator[Any, None, list[tuple[str, str, str, str | None]]]:
+) -> Generator[Any, None, BuildOutcome]:
     """`dbt build ARGS` in this process over what the step selected, reported to Dagster as
-    dagster-dbt reports a `dbt` process. Yields Dagster's events; returns each node's
-    (resource type, name, status, message). `unset_while_parsing` names an environment variable
-    that changes every day and must not make dbt parse the files that read it again."""
+    dagster-dbt reports a `dbt` process. Yields Dagster's events, and returns its outcome.
+    `unset_while_parsing` names an environment variable that changes every day and must not
+    make dbt parse the files that read it again."""
     # The selection of the step (a subset when started from the UI), as dagster-dbt makes it.
     params = get_updated_cli_invocation_params_for_context(context, {}, DagsterDbtTranslator())
     project = params.dbt_project
@@ -91,8 +93,10 @@ def build_in_process(
             project=project,
         )
     if outcome.exception is not None:
-        raise DagsterDbtCliRuntimeError(description=f"dbt build failed: {outcome.exception}")
-    return [
+        raise DagsterDbtCliRuntimeError(
+            description=f"dbt build failed: {outcome.exception} (dbt's log: {target_path}/dbt.log)"
+        )
+    return outcome.success, [
         (r.node.resource_type, r.node.name, str(r.status), r.message)
         for r in outcome.result.results
     ]

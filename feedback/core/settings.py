@@ -1,4 +1,4 @@
-"""Settings from the environment (see the README's table)."""
+"""Settings from the environment (docs/contract.md lists each with its default)."""
 
 from __future__ import annotations
 

@@ -156,6 +156,26 @@ class DataFolder:
             if path.is_file()
         )
 
+    def state(self) -> dict:
+        """What runs leave, for comparing two folders: every table of the raw, staging, ledger,
+        marts and audit schemas, the masking log, the files, and the published figure."""
+        tables = [
+            f"{schema}.{name}"
+            for schema, name in self.query(
+                "select table_schema, table_name from information_schema.tables"
+                " where table_schema in ('raw', 'staging', 'ledger', 'marts', 'audit')"
+            )
+        ]
+        return {
+            "tables": {name: self.table(name) for name in sorted(tables)},
+            "masking_log": self.query(
+                "select run_date, record_kind, masking_cutoff, records_masked"
+                " from privacy.masking_log order by all"
+            ),
+            "files": self.files("landing", "archive", "quarantine", "outbox", "public"),
+            "published": self.published(),
+        }
+
     def outbox(self) -> list[str]:
         folder = self.root / "outbox"
         return sorted(p.stem for p in folder.glob("*.eml")) if folder.exists() else []

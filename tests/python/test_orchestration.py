@@ -220,20 +220,23 @@ def test_the_constraints_the_marts_contracts_declare_are_in_the_warehouse(data):
     assert len(checks) == 3
 
 
-def test_a_failing_dbt_build_fails_the_run_before_anything_is_sent(data):
+@pytest.mark.parametrize(
+    "env", [{}, {"FEEDBACK_PUBLIC_APIS_ONLY": "1"}], ids=["in process", "public APIs only"]
+)
+def test_a_failing_dbt_build_fails_the_run_before_anything_is_sent(data, env):
     # A contact of 2 March, loaded on 2 March: the run of 3 March invites.
     data.land(
         "contact_events",
         "contacts-2026-03-02.csv",
         CONTACT_HEADER + "e-1,k-1,new_policy,2026-03-02 10:00:00,klant@example.nl,,,web\n",
     )
-    data.run("2026-03-02")
+    data.run("2026-03-02", env=env)
     # The raw contacts lose a column: the staging models cannot be built any more.
     conn = duckdb.connect(str(data.root / "warehouse.duckdb"))
     conn.execute("alter table raw.contact_events drop column channel")
     conn.close()
 
-    code, output = data.run("2026-03-03", expect_success=False)
+    code, output = data.run("2026-03-03", env=env, expect_success=False)
     assert code == 1
     assert "feedback run failed: step dbt_rules:" in output
     assert "dbt build failed: model base_contacts__events: error" in output

@@ -32,25 +32,6 @@ def _land(data: DataFolder) -> None:
         synthetic.write(data.root / "landing", POPULATION.first_day + timedelta(days=1), LAST)
 
 
-def state(data: DataFolder) -> dict:
-    tables = [
-        f"{schema}.{name}"
-        for schema, name in data.query(
-            "select table_schema, table_name from information_schema.tables"
-            " where table_schema in ('raw', 'staging', 'ledger', 'marts', 'audit')"
-        )
-    ]
-    return {
-        "tables": {name: data.table(name) for name in sorted(tables)},
-        "masking_log": data.query(
-            "select run_date, record_kind, masking_cutoff, records_masked"
-            " from privacy.masking_log order by all"
-        ),
-        "files": data.files("landing", "archive", "quarantine", "outbox", "public"),
-        "published": data.published(),
-    }
-
-
 @pytest.fixture(scope="module")
 def day_by_day(tmp_path_factory) -> DataFolder:
     data = DataFolder(tmp_path_factory.mktemp("day-by-day"))
@@ -89,7 +70,7 @@ def test_the_dates_hold_what_the_comparison_needs(day_by_day):
 
 
 def test_a_range_run_ends_where_the_runs_of_its_dates_end(day_by_day, as_a_range):
-    expected, actual = state(day_by_day), state(as_a_range[0])
+    expected, actual = day_by_day.state(), as_a_range[0].state()
     assert actual["tables"].keys() == expected["tables"].keys()
     for name, rows in expected["tables"].items():
         assert actual["tables"][name] == rows, name
