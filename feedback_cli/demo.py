@@ -29,7 +29,7 @@ FIRST_RUN = date(2025, 4, 1)
 LAST_RUN = date(2026, 4, 1)
 # Outcomes of the quiet period, the 28-day rule by default (see the docs of marts.contact_outcomes).
 HELD_BACK = {
-    "emailed_within_quiet_period": "an e-mail in the quiet period before the contact",
+    "emailed_within_quiet_period": "an e-mail shortly before the contact",
     "later_contact_chosen": "a later contact of the customer was invited instead",
     "emailed_after_contact": "an e-mail went out after the contact, before it arrived",
 }

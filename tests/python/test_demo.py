@@ -89,7 +89,7 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
     assert f"  contacts {sum(outcomes.values()):>40}" in out
     assert outcomes["emailed_within_quiet_period"] > 0.05 * outcomes["invited"]
     assert (
-        f"held back by the quiet period: an e-mail in the quiet period before the contact:"
+        f"held back by the quiet period: an e-mail shortly before the contact:"
         f" {outcomes['emailed_within_quiet_period']}" in out
     )
     assert f"  invited {outcomes['invited']:>41}" in out
