@@ -14,10 +14,10 @@ from pathlib import Path
 
 from feedback.core.run_lock import RunBusy, run_lock
 from feedback.core.settings import Settings, parse_run_date
-from feedback_cli import failure_hints
 from feedback_cli.demo import run_demo
 from feedback_cli.run import RunFailed, RunInterrupted, execute_run, scratch_copy
 from feedback_cli.summary import print_summary
+from orchestration import failure_hints
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from feedback.core import progress
 from feedback.core.settings import Settings, environment
+from orchestration.failure_hints import root_cause
 
 
 class RunFailed(Exception):
@@ -55,13 +56,6 @@ def _failure_of(event):
     if event.is_run_failure:
         return event.job_failure_data.error
     return None
-
-
-def _root_cause(error) -> str:
-    """The innermost message of a Dagster error chain: what actually went wrong."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()
 
 
 def execute_run(
@@ -112,7 +106,7 @@ def execute_run(
         ]
         if stopped:
             raise RunInterrupted(f"in step {stopped[0]}" if stopped[0] else "")
-        causes = [f"step {step}: {_root_cause(error)}" for step, error in errors if step]
+        causes = [f"step {step}: {root_cause(error)}" for step, error in errors if step]
         details = "" if verbose else f"\n(Dagster's and dbt's log: {_shown(log_path)})"
         raise RunFailed("\n".join(causes or ["the run did not complete"]) + details)
     metadata: dict[str, dict] = {}

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.alerts import alert_on_failed_run, alert_on_refused_invitations
 from orchestration.assets.dbt import dbt_marts, dbt_rules
 from orchestration.assets.invitations import invitation_emails, ledger_settled
 from orchestration.assets.landing import load_landing_files
@@ -29,6 +30,7 @@ defs = dg.Definitions(
     ],
     jobs=[daily_run, quarter_close],
     schedules=[daily_schedule, quarterly_schedule],
+    sensors=[alert_on_failed_run, alert_on_refused_invitations],
     # Assets materialised by hand in the UI too: one process, under the run's lock.
     executor=dg.in_process_executor,
     resources={

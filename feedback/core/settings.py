@@ -124,10 +124,21 @@ class MessageSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Where operations is told of a run that needs attention."""
+
+    # E-mailed through the SMTP settings when both are set; else written to alerts/.
+    address: str | None
+    # The Dagster UI, for the link to the run.
+    ui_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     messages: MessageSettings
     smtp: SmtpSettings | None
+    alerts: AlertSettings = AlertSettings(None, "http://127.0.0.1:3000")
 
     @property
     def warehouse_path(self) -> Path:
@@ -148,6 +159,10 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def alerts_dir(self) -> Path:
+        return self.data_dir / "alerts"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -192,6 +207,14 @@ class Settings:
             raise ValueError(
                 f"FEEDBACK_UNSUBSCRIBE_URL={messages.unsubscribe_url!r} is not an http(s) URL"
             )
+        alerts = AlertSettings(
+            address=_address(env, "FEEDBACK_ALERT_ADDRESS", "")
+            if env.get("FEEDBACK_ALERT_ADDRESS")
+            else None,
+            ui_url=(env.get("FEEDBACK_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
+        )
+        if not _is_web_address(alerts.ui_url):
+            raise ValueError(f"FEEDBACK_UI_URL={alerts.ui_url!r} is not an http(s) URL")
         memory_limit(env)  # checked before a run starts, used where DuckDB opens
         public_apis_only(env)  # likewise, read where the run starts dbt and Dagster
         given = env.get("FEEDBACK_DATA_DIR") or "data"
@@ -208,6 +231,7 @@ class Settings:
             data_dir=data_dir,
             messages=messages,
             smtp=smtp,
+            alerts=alerts,
         )
 
 

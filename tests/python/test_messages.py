@@ -167,6 +167,8 @@ def test_a_message_composed_twice_is_the_same_bytes():
         ("FEEDBACK_UNSUBSCRIBE_URL", "https://", "is not an http(s) URL"),
         ("FEEDBACK_UNSUBSCRIBE_URL", "https:/www.example.nl/afmelden", "is not an http(s) URL"),
         ("FEEDBACK_UNSUBSCRIBE_URL", "https://www.example.nl/af melden", "is not an http(s) URL"),
+        ("FEEDBACK_ALERT_ADDRESS", "beheer", "FEEDBACK_ALERT_ADDRESS='beheer' is not an e-mail"),
+        ("FEEDBACK_UI_URL", "dagster:3000", "FEEDBACK_UI_URL='dagster:3000' is not an http(s) URL"),
     ],
 )
 def test_settings_that_make_no_sense_are_refused_with_the_variable_named(variable, value, message):

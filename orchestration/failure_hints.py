@@ -1,6 +1,7 @@
-"""What a failed command says beside its cause when the cause is one an operator removes: a full
+"""What a failed run says beside its cause when the cause is one an operator removes: a full
 disk, another process holding the warehouse open. Each library a run goes through says these in
-its own words; the hint says them once, with what to do."""
+its own words; the hint says them once, with what to do. The command line prints them, and the
+alert of a failed run carries them."""
 
 from __future__ import annotations
 
@@ -16,13 +17,25 @@ _NO_SPACE = ("No space left on device", "database or disk is full")
 MB = 1024 * 1024
 
 
+def root_cause(error) -> str:
+    """The innermost message of a Dagster error chain (a `SerializableErrorInfo`): what actually
+    went wrong."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def hints(settings: Settings | None, error: BaseException) -> list[str]:
     """The hints for `error`, read from it and the exceptions it came from."""
     causes = [error]
     while (cause := causes[-1].__cause__ or causes[-1].__context__) and cause not in causes:
         causes.append(cause)
-    said = [str(cause) for cause in causes]
     enospc = any(getattr(cause, "errno", None) == errno.ENOSPC for cause in causes)
+    return hints_for(settings, [str(cause) for cause in causes], enospc)
+
+
+def hints_for(settings: Settings | None, said: list[str], enospc: bool = False) -> list[str]:
+    """The hints for a failure told in words (`said`, its messages), as a run's record keeps it."""
     found = [_out_of_space(settings, said, enospc), _warehouse_held(said)]
     return [hint for hint in found if hint]
 

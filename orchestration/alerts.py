@@ -1,0 +1,170 @@
+"""Operations is told: one alert per run that failed, or that completed with invitations the
+mail server refused for good, however it was started (the schedules, a backfill, `feedback
+run`). Dagster's daemon evaluates these run-status sensors over the data folder's instance.
+
+The alert is e-mailed to `FEEDBACK_ALERT_ADDRESS` through the sender's SMTP settings, or written
+to `alerts/` in the data folder when either is not set. It holds the run date, the failed step
+with its cause and hint, the counts the run recorded, and a link to the run in the Dagster UI:
+no personal data, no addresses of customers.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+
+import dagster as dg
+
+from feedback.core.settings import Settings
+from feedback.invitations.messages import ComposedMessage, without_addresses
+from feedback.invitations.transports import SmtpTransport
+from orchestration.failure_hints import hints_for, root_cause
+
+# The step whose metadata counts the invitations the mail server refused for good.
+SENDING_KEY = "invitations/invitation_emails"
+
+
+@dg.run_failure_sensor(
+    name="alert_on_failed_run",
+    monitor_all_code_locations=True,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+)
+def alert_on_failed_run(context: dg.RunFailureSensorContext) -> None:
+    """A run that failed: which step, why, and what to do."""
+    settings = Settings.from_env()
+    failures = [
+        (event.step_key, root_cause(event.event_specific_data.error))
+        for event in context.get_step_failure_events()
+    ] or [(None, context.failure_event.message or "the run did not complete")]
+    lines = []
+    for step, cause in failures:
+        lines.append(f"Step {step} failed: {cause}" if step else f"The run failed: {cause}")
+        lines += hints_for(settings, [cause])
+    send_alert(settings, context.instance, context.dagster_run, "failed", lines)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="alert_on_refused_invitations",
+    monitor_all_code_locations=True,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+)
+def alert_on_refused_invitations(context: dg.RunStatusSensorContext) -> None:
+    """A run that completed, but with invitations the mail server refused for good."""
+    counts = recorded_counts(context.instance, context.dagster_run.run_id)
+    refused = counts.get(SENDING_KEY, {}).get("refused", 0)
+    if refused:
+        settings = Settings.from_env()
+        lines = [
+            f"The mail server refused {refused} invitation(s) for good; they are not tried"
+            " again. Their ids and reply codes: marts.invitation_deliveries, state 'failed'."
+        ]
+        send_alert(settings, context.instance, context.dagster_run, "completed", lines)
+
+
+def recorded_counts(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, float]]:
+    """The numbers each step of the run recorded, by asset key (Dagster's history keeps counts
+    only)."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000
+    ).records
+    counts: dict[str, dict[str, float]] = {}
+    for record in records:
+        materialization = record.event_log_entry.dagster_event.step_materialization_data
+        numbers = {
+            name: value.value
+            for name, value in materialization.materialization.metadata.items()
+            if isinstance(value.value, int | float) and not isinstance(value.value, bool)
+        }
+        if numbers:
+            counts[materialization.materialization.asset_key.to_user_string()] = numbers
+    return counts
+
+
+def send_alert(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    outcome: str,
+    lines: list[str],
+) -> Path | None:
+    """E-mail the alert, or write it to alerts/; the file written, if any."""
+    message = _message(settings, instance, run, outcome, lines)
+    if settings.smtp and settings.alerts.address:
+        transport = SmtpTransport(settings.smtp)
+        try:
+            reply = transport.deliver(
+                ComposedMessage(
+                    invitation_id=f"alert-{run.run_id}",
+                    message_id=message["Message-ID"],
+                    envelope_sender=parseaddr(settings.messages.sender_address)[1],
+                    envelope_recipient=parseaddr(settings.alerts.address)[1],
+                    data=message.as_bytes(policy=policy.SMTP),
+                ),
+                lambda: None,
+            )
+        finally:
+            transport.close()
+        if not reply.accepted:
+            raise RuntimeError(f"the mail server did not take the alert: {reply.code}")
+        return None
+    settings.alerts_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.alerts_dir / f"{_run_date(run).replace(' ', '-')}-{run.run_id}.eml"
+    partial = path.with_suffix(".eml.partial")
+    partial.write_bytes(message.as_bytes())
+    os.replace(partial, path)
+    return path
+
+
+def _message(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    outcome: str,
+    lines: list[str],
+) -> EmailMessage:
+    run_date = _run_date(run)
+    counts = recorded_counts(instance, run.run_id)
+    body = [
+        f"The feedback run for {run_date} ({_started_by(run)}) {outcome}.",
+        "",
+        *(without_addresses(line) for line in lines),
+        "",
+        "What its steps recorded:" if counts else "No step recorded anything.",
+        *(
+            f"  {key}: " + ", ".join(f"{name} {value:g}" for name, value in sorted(numbers.items()))
+            for key, numbers in sorted(counts.items())
+        ),
+        "",
+        f"The run in the Dagster UI: {settings.alerts.ui_url}/runs/{run.run_id}",
+        "",
+    ]
+    message = EmailMessage()
+    message["Subject"] = f"feedback run for {run_date} {outcome}: needs attention"
+    message["From"] = settings.messages.sender_address
+    if settings.alerts.address:
+        message["To"] = settings.alerts.address
+    message["Date"] = format_datetime(datetime.now(UTC))
+    domain = parseaddr(settings.messages.sender_address)[1].rpartition("@")[2]
+    message["Message-ID"] = make_msgid("alert", domain=domain)
+    message.set_content("\n".join(body))
+    return message
+
+
+def _run_date(run: dg.DagsterRun) -> str:
+    """The run's date, or its range, as `feedback run` and the partitions name it."""
+    return run.tags.get("feedback/run_date") or run.tags.get("dagster/partition") or "no date"
+
+
+def _started_by(run: dg.DagsterRun) -> str:
+    if "dagster/schedule_name" in run.tags:
+        return f"schedule {run.tags['dagster/schedule_name']}"
+    if "dagster/backfill" in run.tags:
+        return f"backfill {run.tags['dagster/backfill']}"
+    return run.tags.get("feedback/started_by", "started by hand")
