@@ -115,6 +115,16 @@ def execute_run(
         metadata[materialization.asset_key.to_user_string()] = {
             key: value.value for key, value in materialization.metadata.items()
         }
+    # The checks that did not pass (a completed run's are warnings and source checks: a failed
+    # dbt test fails its build), each with what it found.
+    metadata["failed_checks"] = {
+        f"{check.asset_key.to_user_string()} {check.check_name}": {
+            "severity": check.severity.value.lower(),
+            "description": check.description or "",
+        }
+        for check in result.get_asset_check_evaluations()
+        if not check.passed
+    }
     return metadata
 
 

@@ -29,6 +29,10 @@ def print_summary(
     print(f"feedback run for {dates_label(run_date, until)}: completed")
     lines = [
         *_landing(settings, metadata.get("raw/contact_events", {})),
+        *(
+            f"    {check['severity']}: {name.split(' ')[0]}: {check['description']}"
+            for name, check in metadata.get("failed_checks", {}).items()
+        ),
         *_invitations(settings, metadata.get("invitations/invitation_emails", {}), started),
         _masking(metadata.get("privacy/personal_data_masking", {})),
         *_publication(metadata.get("public/klanttevredenheid", {})),

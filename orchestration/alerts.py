@@ -1,6 +1,7 @@
 """Operations is told: one alert per run that failed, or that completed with invitations the
-mail server refused for good, however it was started (the schedules, a backfill, `feedback
-run`). Dagster's daemon evaluates these run-status sensors over the data folder's instance.
+mail server refused for good or with a source silent past its error threshold, however it was
+started (the schedules, a backfill, `feedback run`). Dagster's daemon evaluates these run-status
+sensors over the data folder's instance.
 
 The alert is e-mailed to `FEEDBACK_ALERT_ADDRESS` through the sender's SMTP settings, or written
 to `alerts/` in the data folder when either is not set. It holds the run date, the failed step
@@ -56,21 +57,32 @@ def alert_on_failed_run(context: dg.RunFailureSensorContext) -> None:
     minimum_interval_seconds=15,
 )
 def alert_on_refused_invitations(context: dg.RunStatusSensorContext) -> None:
-    """A run that completed, but with invitations the mail server refused for good."""
+    """A run that completed, but with invitations the mail server refused for good, or with a
+    source silent past its error threshold."""
     counts = recorded_counts(context.instance, context.dagster_run.run_id)
     refused = counts.get(SENDING_KEY, {}).get("refused", 0)
-    if refused:
+    silent = [
+        check
+        for check in failed_checks(context.instance, context.dagster_run.run_id)
+        if check.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    if refused or silent:
         settings = Settings.from_env()
-        lines = [
-            f"The mail server refused {refused} invitation(s) for good; they are not tried"
-            " again. Their ids and reply codes: marts.invitation_deliveries, state 'failed'."
-        ]
+        lines = (
+            [
+                f"The mail server refused {refused} invitation(s) for good; they are not tried"
+                " again. Their ids and reply codes: marts.invitation_deliveries, state 'failed'."
+            ]
+            if refused
+            else []
+        )
         send_alert(settings, context.instance, context.dagster_run, "completed", lines)
 
 
 def recorded_counts(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, float]]:
-    """The numbers each step of the run recorded, by asset key (Dagster's history keeps counts
-    only)."""
+    """The counts each step of the run recorded, by asset key (Dagster's history keeps counts
+    only), without dbt's and Dagster's own figures (durations, row counts of models) and without
+    the repeats of a step that materializes several assets with the same counts."""
     records = instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000
     ).records
@@ -80,11 +92,22 @@ def recorded_counts(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict
         numbers = {
             name: value.value
             for name, value in materialization.materialization.metadata.items()
-            if isinstance(value.value, int | float) and not isinstance(value.value, bool)
+            if isinstance(value.value, int | float)
+            and not isinstance(value.value, bool)
+            and name.isidentifier()
         }
-        if numbers:
+        if numbers and numbers not in counts.values():
             counts[materialization.materialization.asset_key.to_user_string()] = numbers
     return counts
+
+
+def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list:
+    """The asset checks of the run that did not pass (`AssetCheckEvaluation`s)."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
+    ).records
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    return [evaluation for evaluation in evaluations if not evaluation.passed]
 
 
 def send_alert(
@@ -131,14 +154,20 @@ def _message(
 ) -> EmailMessage:
     run_date = _run_date(run)
     counts = recorded_counts(instance, run.run_id)
+    checks = [
+        f"{check.severity.value.lower()}: {check.asset_key.to_user_string()}:"
+        f" {check.description or check.check_name}"
+        for check in failed_checks(instance, run.run_id)
+    ]
     body = [
         f"The feedback run for {run_date} ({_started_by(run)}) {outcome}.",
         "",
         *(without_addresses(line) for line in lines),
+        *(["Checks that did not pass:", *(f"  {check}" for check in checks)] if checks else []),
         "",
         "What its steps recorded:" if counts else "No step recorded anything.",
         *(
-            f"  {key}: " + ", ".join(f"{name} {value:g}" for name, value in sorted(numbers.items()))
+            f"  {key}: " + ", ".join(f"{name} {value}" for name, value in sorted(numbers.items()))
             for key, numbers in sorted(counts.items())
         ),
         "",

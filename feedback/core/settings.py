@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -124,6 +124,31 @@ class MessageSettings:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """How old a source's newest record may be on a run date before it is a warning, and
+    before it is an error (in days; None: never)."""
+
+    warn_after_days: int | None
+    error_after_days: int | None
+
+
+def _freshness(env: dict[str, str], name: str, default: str) -> Freshness:
+    """`WARN,ERROR` in days (`7,14`), one number for a warning alone, or `off`."""
+    text = (env.get(name) or default).strip().lower()
+    if text == "off":
+        return Freshness(None, None)
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) > 2 or not all(part.isdigit() for part in parts):
+        raise ValueError(
+            f"{name}={text!r} is not days to warn and to fail after, like 7,14 (or 7, or off)"
+        )
+    warn, error = int(parts[0]), int(parts[1]) if len(parts) == 2 else None
+    if error is not None and error < warn:
+        raise ValueError(f"{name}={text!r}: the error comes after the warning, like 7,14")
+    return Freshness(warn, error)
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     """Where operations is told of a run that needs attention."""
 
@@ -131,6 +156,14 @@ class AlertSettings:
     address: str | None
     # The Dagster UI, for the link to the run.
     ui_url: str
+    # Per source with dated records: how old its newest record may be (contacts come daily,
+    # KCM's answers at least weekly; opt-outs come when customers ask, so they have none).
+    freshness: dict[str, Freshness] = field(
+        default_factory=lambda: {
+            "contact_events": Freshness(2, 4),
+            "kcm_responses": Freshness(7, 14),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -212,6 +245,10 @@ class Settings:
             if env.get("FEEDBACK_ALERT_ADDRESS")
             else None,
             ui_url=(env.get("FEEDBACK_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
+            freshness={
+                "contact_events": _freshness(env, "FEEDBACK_FRESHNESS_CONTACTS", "2,4"),
+                "kcm_responses": _freshness(env, "FEEDBACK_FRESHNESS_KCM", "7,14"),
+            },
         )
         if not _is_web_address(alerts.ui_url):
             raise ValueError(f"FEEDBACK_UI_URL={alerts.ui_url!r} is not an http(s) URL")

@@ -10,6 +10,7 @@ from dataclasses import asdict
 import dagster as dg
 
 from feedback.core.progress import log
+from feedback.landing.freshness import source_ages
 from feedback.landing.loading import load_landing
 from orchestration.resources import RunDate, settings
 
@@ -44,3 +45,48 @@ def _listed(names: list[str], most: int = 10) -> str:
     """Names for the run's summary: the first `most`, and how many more."""
     more = f" and {len(names) - most} more" if len(names) > most else ""
     return ", ".join(names[:most]) + more
+
+
+# Checked once the rules' staging is built: the newest record's date is a staged column.
+FRESHNESS_DEPS = [
+    dg.AssetKey(["staging", "stg_contacts__events"]),
+    dg.AssetKey(["staging", "stg_kcm__responses"]),
+]
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "newest_record_recent", asset=["raw", source], additional_deps=FRESHNESS_DEPS
+        )
+        for source in ("contact_events", "kcm_responses")
+    ],
+    can_subset=True,
+)
+def sources_not_silent(context: dg.AssetCheckExecutionContext, run_date: RunDate):
+    """Whether a source went silent: its newest record against the days the settings allow.
+    A warning or an error here never stops the run; the summary and the alert name it."""
+    ages = {age.source: age for age in source_ages(settings(), run_date.last())}
+    for key in context.selected_asset_check_keys:
+        source = key.asset_key.path[-1]
+        age = ages.get(source)
+        if age is None:
+            yield dg.AssetCheckResult(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=True,
+                description="not checked: its thresholds are off",
+            )
+            continue
+        if age.level != "ok":
+            log.warning("%s: %s", source, age.describe())
+        yield dg.AssetCheckResult(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=age.level == "ok",
+            severity=dg.AssetCheckSeverity.ERROR
+            if age.level == "error"
+            else dg.AssetCheckSeverity.WARN,
+            description=age.describe(),
+            metadata={"days_without": age.age_days if age.age_days is not None else -1},
+        )

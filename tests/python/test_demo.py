@@ -40,6 +40,8 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
     assert handler.received == []
     assert "FEEDBACK_SMTP_HOST is set; the demo writes its invitations to" in out
     assert " sent to outbox/, 0 refused" in out
+    # The generated deliveries never look like a silent source.
+    assert "warn: raw/" not in out and "error: raw/" not in out
     assert len(list((tmp_path / "data" / "outbox").glob("*.eml"))) > 1000
     assert "== feedback run --from 2025-04-01 --to 2026-04-01" in out
     # Progress while it works: each step, and month by month over the range.

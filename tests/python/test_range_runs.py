@@ -100,6 +100,26 @@ def test_the_ui_lists_each_dates_run_under_its_partition_and_a_range_under_none(
     assert partitions(as_a_range[0]) == ["none"]
 
 
+def test_no_generated_source_looks_silent_on_any_of_the_days(day_by_day):
+    """The sources' checks raise no false alarm over 60 days of generated deliveries run day by
+    day (contacts every day, KCM's answers mostly the next morning)."""
+    with dagster_instance(day_by_day.root) as instance:
+        runs = instance.get_runs()
+        evaluations = [
+            (
+                run.tags["feedback/run_date"],
+                record.event_log_entry.dagster_event.event_specific_data,
+            )
+            for run in runs
+            for record in instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
+            ).records
+        ]
+    sources = [e for _, e in evaluations if e.check_name == "newest_record_recent"]
+    assert len(sources) == 2 * len(runs) == 2 * ((LAST - FIRST).days + 1)
+    assert [(day, e.description) for day, e in evaluations if not e.passed] == []
+
+
 def test_a_range_must_be_a_range(data, capsys, monkeypatch):
     monkeypatch.setenv("FEEDBACK_DATA_DIR", str(data.root))
     for argv, message in (
