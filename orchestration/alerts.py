@@ -12,6 +12,7 @@ no personal data, no addresses of customers.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -46,26 +47,23 @@ def alert_on_failed_run(context: dg.RunFailureSensorContext) -> None:
     for step, cause in failures:
         lines.append(f"Step {step} failed: {cause}" if step else f"The run failed: {cause}")
         lines += hints_for(settings, [cause])
-    send_alert(settings, context.instance, context.dagster_run, "failed", lines)
+    recorded = Recorded.of(context.instance, context.dagster_run.run_id)
+    send_alert(settings, context.dagster_run, "failed", lines, recorded)
 
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
-    name="alert_on_refused_invitations",
+    name="alert_on_completed_run",
     monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=15,
 )
-def alert_on_refused_invitations(context: dg.RunStatusSensorContext) -> None:
+def alert_on_completed_run(context: dg.RunStatusSensorContext) -> None:
     """A run that completed, but with invitations the mail server refused for good, or with a
     source silent past its error threshold."""
-    counts = recorded_counts(context.instance, context.dagster_run.run_id)
-    refused = counts.get(SENDING_KEY, {}).get("refused", 0)
-    silent = [
-        check
-        for check in failed_checks(context.instance, context.dagster_run.run_id)
-        if check.severity == dg.AssetCheckSeverity.ERROR
-    ]
+    recorded = Recorded.of(context.instance, context.dagster_run.run_id)
+    refused = recorded.counts.get(SENDING_KEY, {}).get("refused", 0)
+    silent = [c for c in recorded.failed_checks if c.severity == dg.AssetCheckSeverity.ERROR]
     if refused or silent:
         settings = Settings.from_env()
         lines = (
@@ -76,49 +74,51 @@ def alert_on_refused_invitations(context: dg.RunStatusSensorContext) -> None:
             if refused
             else []
         )
-        send_alert(settings, context.instance, context.dagster_run, "completed", lines)
+        send_alert(settings, context.dagster_run, "completed", lines, recorded)
 
 
-def recorded_counts(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, float]]:
-    """The counts each step of the run recorded, by asset key (Dagster's history keeps counts
-    only), without dbt's and Dagster's own figures (durations, row counts of models) and without
-    the repeats of a step that materializes several assets with the same counts."""
-    records = instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000
-    ).records
-    counts: dict[str, dict[str, float]] = {}
-    for record in records:
-        materialization = record.event_log_entry.dagster_event.step_materialization_data
-        numbers = {
-            name: value.value
-            for name, value in materialization.materialization.metadata.items()
-            if isinstance(value.value, int | float)
-            and not isinstance(value.value, bool)
-            and name.isidentifier()
-        }
-        if numbers and numbers not in counts.values():
-            counts[materialization.materialization.asset_key.to_user_string()] = numbers
-    return counts
+@dataclass(frozen=True)
+class Recorded:
+    """What a run's steps recorded in Dagster's history (counts only, no personal data)."""
 
+    # The counts per asset key, without dbt's and Dagster's own figures (durations, row counts
+    # of models) and without the repeats of a step that materializes several assets with the
+    # same counts.
+    counts: dict[str, dict[str, float]]
+    # The asset checks that did not pass (`AssetCheckEvaluation`s).
+    failed_checks: list
 
-def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list:
-    """The asset checks of the run that did not pass (`AssetCheckEvaluation`s)."""
-    records = instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
-    ).records
-    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
-    return [evaluation for evaluation in evaluations if not evaluation.passed]
+    @classmethod
+    def of(cls, instance: dg.DagsterInstance, run_id: str) -> Recorded:
+        def records(event_type: dg.DagsterEventType) -> list:
+            found = instance.get_records_for_run(run_id, of_type=event_type, limit=1000).records
+            return [record.event_log_entry.dagster_event for record in found]
+
+        counts: dict[str, dict[str, float]] = {}
+        for event in records(dg.DagsterEventType.ASSET_MATERIALIZATION):
+            materialization = event.step_materialization_data.materialization
+            numbers = {
+                name: value.value
+                for name, value in materialization.metadata.items()
+                if isinstance(value.value, int | float)
+                and not isinstance(value.value, bool)
+                and name.isidentifier()
+            }
+            if numbers and numbers not in counts.values():
+                counts[materialization.asset_key.to_user_string()] = numbers
+        checks = [
+            event.event_specific_data
+            for event in records(dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+            if not event.event_specific_data.passed
+        ]
+        return cls(counts, checks)
 
 
 def send_alert(
-    settings: Settings,
-    instance: dg.DagsterInstance,
-    run: dg.DagsterRun,
-    outcome: str,
-    lines: list[str],
+    settings: Settings, run: dg.DagsterRun, outcome: str, lines: list[str], recorded: Recorded
 ) -> Path | None:
     """E-mail the alert, or write it to alerts/; the file written, if any."""
-    message = _message(settings, instance, run, outcome, lines)
+    message = _message(settings, run, outcome, lines, recorded)
     if settings.smtp and settings.alerts.address:
         transport = SmtpTransport(settings.smtp)
         try:
@@ -146,18 +146,14 @@ def send_alert(
 
 
 def _message(
-    settings: Settings,
-    instance: dg.DagsterInstance,
-    run: dg.DagsterRun,
-    outcome: str,
-    lines: list[str],
+    settings: Settings, run: dg.DagsterRun, outcome: str, lines: list[str], recorded: Recorded
 ) -> EmailMessage:
     run_date = _run_date(run)
-    counts = recorded_counts(instance, run.run_id)
+    counts = recorded.counts
     checks = [
         f"{check.severity.value.lower()}: {check.asset_key.to_user_string()}:"
         f" {check.description or check.check_name}"
-        for check in failed_checks(instance, run.run_id)
+        for check in recorded.failed_checks
     ]
     body = [
         f"The feedback run for {run_date} ({_started_by(run)}) {outcome}.",

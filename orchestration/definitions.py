@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.alerts import alert_on_failed_run, alert_on_refused_invitations
+from orchestration.alerts import alert_on_completed_run, alert_on_failed_run
 from orchestration.assets.dbt import dbt_marts, dbt_rules
 from orchestration.assets.invitations import invitation_emails, ledger_settled
 from orchestration.assets.landing import load_landing_files, sources_not_silent
@@ -31,7 +31,7 @@ defs = dg.Definitions(
     asset_checks=[sources_not_silent],
     jobs=[daily_run, quarter_close],
     schedules=[daily_schedule, quarterly_schedule],
-    sensors=[alert_on_failed_run, alert_on_refused_invitations],
+    sensors=[alert_on_failed_run, alert_on_completed_run],
     # Assets materialised by hand in the UI too: one process, under the run's lock.
     executor=dg.in_process_executor,
     resources={

@@ -23,7 +23,7 @@ import pytest
 from conftest import CONTACT_HEADER
 from smtp_server import Handler, start_server
 
-from orchestration.alerts import alert_on_failed_run, alert_on_refused_invitations
+from orchestration.alerts import alert_on_completed_run, alert_on_failed_run
 from orchestration.instance import dagster_instance
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,7 +111,7 @@ def test_a_run_with_refused_invitations_writes_its_alert_to_the_folder_without_a
     assert data.run("2026-03-02", env=smtp, expect_success=False)[0] == 3
 
     run = _evaluate(
-        data, alert_on_refused_invitations, dg.DagsterEventType.RUN_SUCCESS, smtp, monkeypatch
+        data, alert_on_completed_run, dg.DagsterEventType.RUN_SUCCESS, smtp, monkeypatch
     )
     assert _alerts(handler) == []
     (path,) = (data.root / "alerts").iterdir()
@@ -128,7 +128,7 @@ def test_a_run_with_refused_invitations_writes_its_alert_to_the_folder_without_a
 def test_a_run_that_needs_nothing_sends_no_alert(data, monkeypatch):
     data.land("contact_events", "contacts-2026-03-01.csv", CONTACT_HEADER + KLAAS)
     data.run("2026-03-02")
-    _evaluate(data, alert_on_refused_invitations, dg.DagsterEventType.RUN_SUCCESS, {}, monkeypatch)
+    _evaluate(data, alert_on_completed_run, dg.DagsterEventType.RUN_SUCCESS, {}, monkeypatch)
     assert not (data.root / "alerts").exists()
 
 

@@ -16,7 +16,7 @@ from email import message_from_bytes, policy
 import dagster as dg
 from conftest import CONTACT_HEADER, KCM_HEADER
 
-from orchestration.alerts import alert_on_refused_invitations
+from orchestration.alerts import alert_on_completed_run
 from orchestration.instance import dagster_instance
 
 CONTACTS = CONTACT_HEADER + "e-1,k-1,new_policy,2026-03-01 10:00:00,klaas@example.nl,Klaas,,web\n"
@@ -83,9 +83,9 @@ def test_a_source_silent_past_its_error_is_in_the_alert(data, monkeypatch):
         (record,) = instance.get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS
         ).records
-        alert_on_refused_invitations(
+        alert_on_completed_run(
             dg.build_run_status_sensor_context(
-                sensor_name=alert_on_refused_invitations.name,
+                sensor_name=alert_on_completed_run.name,
                 dagster_instance=instance,
                 dagster_run=run,
                 dagster_event=record.event_log_entry.dagster_event,
