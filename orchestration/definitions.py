@@ -5,7 +5,11 @@ import dagster as dg
 from orchestration.alerts import alert_on_completed_run, alert_on_failed_run
 from orchestration.assets.dbt import dbt_marts, dbt_rules
 from orchestration.assets.invitations import invitation_emails, ledger_settled
-from orchestration.assets.landing import load_landing_files, sources_not_silent
+from orchestration.assets.landing import (
+    deliveries_as_usual,
+    load_landing_files,
+    sources_not_silent,
+)
 from orchestration.assets.privacy import personal_data_masking, warehouse_compaction
 from orchestration.assets.publishing import published_figure, quarterly_report
 from orchestration.assets.reporting import reporting_copy
@@ -28,7 +32,7 @@ defs = dg.Definitions(
         quarterly_report,
         reporting_copy,
     ],
-    asset_checks=[sources_not_silent],
+    asset_checks=[sources_not_silent, deliveries_as_usual],
     jobs=[daily_run, quarter_close],
     schedules=[daily_schedule, quarterly_schedule],
     sensors=[alert_on_failed_run, alert_on_completed_run],

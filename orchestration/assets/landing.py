@@ -10,6 +10,7 @@ from dataclasses import asdict
 import dagster as dg
 
 from feedback.core.progress import log
+from feedback.landing.anomalies import contact_anomalies, response_anomalies
 from feedback.landing.freshness import source_ages
 from feedback.landing.loading import load_landing
 from orchestration.resources import RunDate, settings
@@ -89,4 +90,33 @@ def sources_not_silent(context: dg.AssetCheckExecutionContext, run_date: RunDate
             else dg.AssetCheckSeverity.WARN,
             description=age.describe(),
             metadata={"days_without": age.age_days if age.age_days is not None else -1},
+        )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(name, asset=["raw", source], additional_deps=FRESHNESS_DEPS)
+        for name, source in (
+            ("as_usual", "contact_events"),
+            ("as_usual", "kcm_responses"),
+        )
+    ],
+    can_subset=True,
+)
+def deliveries_as_usual(context: dg.AssetCheckExecutionContext, run_date: RunDate):
+    """Whether the day before the run looks like the same weekday of the weeks before: a
+    delivery cut short, a contact type missing, KCM's grades moved beyond chance. Warnings only,
+    with their numbers."""
+    find = {"contact_events": contact_anomalies, "kcm_responses": response_anomalies}
+    for key in context.selected_asset_check_keys:
+        found = find[key.asset_key.path[-1]](settings(), run_date.last())
+        for finding in found:
+            log.warning("%s: %s", key.asset_key.path[-1], finding)
+        yield dg.AssetCheckResult(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=not found,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="; ".join(found) or "as on the same weekday of the weeks before",
+            metadata={"findings": len(found)},
         )

@@ -4,13 +4,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 from conftest import CONTACT_HEADER
 from smtp_server import Handler, start_server
 
+from feedback.core.settings import Settings
 from feedback.core.warehouse import connect
+from feedback.landing.anomalies import contact_anomalies, response_anomalies
 from feedback_cli import main as cli
 
 FEEDBACK = Path(sys.executable).parent / "feedback"
@@ -108,6 +111,16 @@ def test_demo_runs_a_year_as_one_range_and_tells_what_came_of_it(tmp_path):
         "dbt docs",
     ):
         assert where in out.split("== where to look next ==")[1]
+
+    # No false alarm on any day of the generated year: every daily run's checks of the day's
+    # contacts and answers against the weeks before raise nothing.
+    settings = Settings.from_env({"FEEDBACK_DATA_DIR": str(tmp_path / "data")})
+    day, alarms = date(2025, 4, 1), {}
+    while day <= date(2026, 4, 1):
+        if found := contact_anomalies(settings, day) + response_anomalies(settings, day):
+            alarms[day] = found
+        day += timedelta(days=1)
+    assert alarms == {}
 
     # A second call shows what is there instead of simulating over it.
     again = demo(tmp_path)
