@@ -47,6 +47,18 @@ def _days(day: date) -> list[date]:
     return [day - timedelta(weeks=n) for n in range(1, WEEKS + 1)]
 
 
+def _cut_short(what: str, count: int, usual_counts: list[int]) -> list[str]:
+    """A finding when `count` is under half the usual counts' median, and a Poisson count at
+    that median would fall as low less than once in a thousand days."""
+    usual = median(usual_counts)
+    if count >= usual / 2 or poisson_at_most(count, usual) >= RARE:
+        return []
+    return [
+        f"{count} {what}, against a median of {usual:g} on the same weekday of the"
+        f" {len(usual_counts)} weeks before: a delivery cut short?"
+    ]
+
+
 def contact_anomalies(settings: Settings, run_date: date) -> list[str]:
     """The day's contacts against the same weekdays before: all of them, and per type."""
     day = run_date - timedelta(days=1)
@@ -57,17 +69,11 @@ def contact_anomalies(settings: Settings, run_date: date) -> list[str]:
             [[day, *_days(day)]],
         ).fetchall()
     counts: dict[tuple[date, str], int] = {(d, t): n for d, t, n in rows}
-    found = []
     usual_days = [d for d in _days(day) if any(k[0] == d for k in counts)]
     if len(usual_days) < LEAST_WEEKS:
-        return found
-    total = sum(n for (d, _), n in counts.items() if d == day)
-    usual = median(sum(n for (d, _), n in counts.items() if d == past) for past in usual_days)
-    if total < usual / 2 and poisson_at_most(total, usual) < RARE:
-        found.append(
-            f"{total} contacts dated {day}, against a median of {usual:g} on the same weekday"
-            f" of the {len(usual_days)} weeks before: a delivery cut short?"
-        )
+        return []
+    per_day = {d: sum(n for (d2, _), n in counts.items() if d2 == d) for d in [day, *usual_days]}
+    found = _cut_short(f"contacts dated {day}", per_day[day], [per_day[d] for d in usual_days])
     for contact_type in sorted({t for _, t in counts}):
         usual_of_type = median(counts.get((past, contact_type), 0) for past in usual_days)
         if counts.get((day, contact_type), 0) == 0 and math.exp(-usual_of_type) < RARE:
@@ -88,16 +94,11 @@ def response_anomalies(settings: Settings, run_date: date) -> list[str]:
             [[day, *_days(day)]],
         ).fetchall()
     usual_days = sorted({d for d, _, _ in rows if d != day})
-    found = []
     if len(usual_days) < LEAST_WEEKS:
-        return found
+        return []
     per_day = {d: sum(n for d2, _, n in rows if d2 == d) for d in [day, *usual_days]}
-    count, usual = per_day[day], median(per_day[d] for d in usual_days)
-    if count < usual / 2 and poisson_at_most(count, usual) < RARE:
-        found.append(
-            f"{count} KCM responses completed on {day}, against a median of {usual:g} on the"
-            f" same weekday of the {len(usual_days)} weeks before: a delivery cut short?"
-        )
+    count = per_day[day]
+    found = _cut_short(f"KCM responses completed on {day}", count, [per_day[d] for d in usual_days])
     grades: dict[int, int] = {}
     for d, grade, n in rows:
         if d != day:

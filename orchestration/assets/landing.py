@@ -48,8 +48,10 @@ def _listed(names: list[str], most: int = 10) -> str:
     return ", ".join(names[:most]) + more
 
 
-# Checked once the rules' staging is built: the newest record's date is a staged column.
-FRESHNESS_DEPS = [
+# The sources whose days are checked, once the rules' staging is built: the checks read the
+# records' staged dates.
+CHECKED_SOURCES = ("contact_events", "kcm_responses")
+STAGED = [
     dg.AssetKey(["staging", "stg_contacts__events"]),
     dg.AssetKey(["staging", "stg_kcm__responses"]),
 ]
@@ -57,10 +59,8 @@ FRESHNESS_DEPS = [
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(
-            "newest_record_recent", asset=["raw", source], additional_deps=FRESHNESS_DEPS
-        )
-        for source in ("contact_events", "kcm_responses")
+        dg.AssetCheckSpec("newest_record_recent", asset=["raw", source], additional_deps=STAGED)
+        for source in CHECKED_SOURCES
     ],
     can_subset=True,
 )
@@ -95,11 +95,8 @@ def sources_not_silent(context: dg.AssetCheckExecutionContext, run_date: RunDate
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(name, asset=["raw", source], additional_deps=FRESHNESS_DEPS)
-        for name, source in (
-            ("as_usual", "contact_events"),
-            ("as_usual", "kcm_responses"),
-        )
+        dg.AssetCheckSpec("as_usual", asset=["raw", source], additional_deps=STAGED)
+        for source in CHECKED_SOURCES
     ],
     can_subset=True,
 )
