@@ -47,6 +47,14 @@ def _days(day: date) -> list[date]:
     return [day - timedelta(weeks=n) for n in range(1, WEEKS + 1)]
 
 
+def _day_and_weeks(settings: Settings, run_date: date, query: str) -> tuple[date, list[tuple]]:
+    """The day before `run_date`, and `query`'s rows over that day and the same weekday of the
+    weeks before (their dates are its parameter)."""
+    day = run_date - timedelta(days=1)
+    with connect(settings.warehouse_path) as conn:
+        return day, conn.execute(query, [[day, *_days(day)]]).fetchall()
+
+
 def _cut_short(what: str, count: int, usual_counts: list[int]) -> list[str]:
     """A finding when `count` is under half the usual counts' median, and a Poisson count at
     that median would fall as low less than once in a thousand days."""
@@ -61,13 +69,12 @@ def _cut_short(what: str, count: int, usual_counts: list[int]) -> list[str]:
 
 def contact_anomalies(settings: Settings, run_date: date) -> list[str]:
     """The day's contacts against the same weekdays before: all of them, and per type."""
-    day = run_date - timedelta(days=1)
-    with connect(settings.warehouse_path) as conn:
-        rows = conn.execute(
-            "select contact_date, contact_type, count(*) from staging.stg_contacts__events"
-            " where contact_date in (select unnest(?::date[])) group by all",
-            [[day, *_days(day)]],
-        ).fetchall()
+    day, rows = _day_and_weeks(
+        settings,
+        run_date,
+        "select contact_date, contact_type, count(*) from staging.stg_contacts__events"
+        " where contact_date in (select unnest(?::date[])) group by all",
+    )
     counts: dict[tuple[date, str], int] = {(d, t): n for d, t, n in rows}
     usual_days = [d for d in _days(day) if any(k[0] == d for k in counts)]
     if len(usual_days) < LEAST_WEEKS:
@@ -86,13 +93,12 @@ def contact_anomalies(settings: Settings, run_date: date) -> list[str]:
 
 def response_anomalies(settings: Settings, run_date: date) -> list[str]:
     """The day's KCM responses against the same weekdays before: how many, and their grades."""
-    day = run_date - timedelta(days=1)
-    with connect(settings.warehouse_path) as conn:
-        rows = conn.execute(
-            "select completed_on, grade, count(*) from staging.stg_kcm__responses"
-            " where completed_on in (select unnest(?::date[])) group by all",
-            [[day, *_days(day)]],
-        ).fetchall()
+    day, rows = _day_and_weeks(
+        settings,
+        run_date,
+        "select completed_on, grade, count(*) from staging.stg_kcm__responses"
+        " where completed_on in (select unnest(?::date[])) group by all",
+    )
     usual_days = sorted({d for d, _, _ in rows if d != day})
     if len(usual_days) < LEAST_WEEKS:
         return []

@@ -7,8 +7,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
-from contextlib import redirect_stderr, redirect_stdout
+import time
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +185,36 @@ class DataFolder:
     def outbox(self) -> list[str]:
         folder = self.root / "outbox"
         return sorted(p.stem for p in folder.glob("*.eml")) if folder.exists() else []
+
+
+@contextmanager
+def background(argv: list[str], env: dict[str, str], cwd: Path, log: Path):
+    """A server process (`feedback ui`, `dagster-daemon run`) in a session of its own, its output
+    in `log`; stopped with SIGTERM at the end (SIGKILL after a minute)."""
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def wait_for(what: str, check, seconds: float, process: subprocess.Popen):
+    """`check()`'s first true answer within `seconds`, while `process` keeps running."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"{process.args[0]} ended with {process.returncode}"
+        if found := check():
+            return found
+        time.sleep(1)
+    raise AssertionError(f"no {what} within {seconds} s")
 
 
 # `make test` runs the modules on as many workers as there are cores (pytest-xdist, one module to

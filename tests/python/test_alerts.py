@@ -10,8 +10,6 @@ one the test server refuses for good (550).
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from email import message_from_bytes, policy
@@ -20,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import CONTACT_HEADER
+from conftest import CONTACT_HEADER, background, wait_for
 from smtp_server import Handler, start_server
 
 from orchestration.alerts import alert_on_completed_run, alert_on_failed_run
@@ -132,18 +130,6 @@ def test_a_run_that_needs_nothing_sends_no_alert(data, monkeypatch):
     assert not (data.root / "alerts").exists()
 
 
-def _wait_for(what: str, check, seconds: float, process: subprocess.Popen):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the daemon ended (status {process.returncode}) before {what}")
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"no {what} within {seconds} s")
-
-
 def test_the_daemon_alerts_once_for_a_feedback_run_that_failed(data, server, tmp_path):
     """Dagster's daemon, on the data folder's instance, evaluates the sensor for a run that
     `feedback run` started in its own process."""
@@ -153,16 +139,9 @@ def test_the_daemon_alerts_once_for_a_feedback_run_that_failed(data, server, tmp
     data.run("2026-03-02", env=env)
     home = data.root / "dagster"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDBACK_", "DAGSTER_"))}
-    log = (tmp_path / "daemon.log").open("w")
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run"],
-        env={**clean, **env, "FEEDBACK_DATA_DIR": str(data.root), "DAGSTER_HOME": str(home)},
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    daemon_env = {**clean, **env, "FEEDBACK_DATA_DIR": str(data.root), "DAGSTER_HOME": str(home)}
+    dagster_daemon = str(Path(sys.executable).with_name("dagster-daemon"))
+    with background([dagster_daemon, "run"], daemon_env, REPO, tmp_path / "daemon.log") as daemon:
 
         def sensor_ticked():
             with dagster_instance(data.root) as instance:
@@ -176,19 +155,12 @@ def test_the_daemon_alerts_once_for_a_feedback_run_that_failed(data, server, tmp
                 )
 
         # Its first tick marks where it starts; runs after it are alerted.
-        _wait_for("first tick of the alert sensor", sensor_ticked, 180, daemon)
+        wait_for("first tick of the alert sensor", sensor_ticked, 180, daemon)
         _break_the_rules(data)
         assert data.run("2026-03-03", env=env, expect_success=False)[0] == 1
-        (alert,) = _wait_for("alert", lambda: _alerts(handler), 120, daemon)
+        (alert,) = wait_for("alert", lambda: _alerts(handler), 120, daemon)
         assert alert["Subject"] == "feedback run for 2026-03-03 failed: needs attention"
         assert "Step dbt_rules failed" in alert.get_content()
         # One per run: later ticks do not send it again.
         time.sleep(35)
         assert len(_alerts(handler)) == 1
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-        log.close()

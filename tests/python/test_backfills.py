@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from conftest import CONTACT_HEADER, invitation_id
+from conftest import CONTACT_HEADER, background, invitation_id, wait_for
 
 from orchestration.instance import dagster_instance
 
@@ -49,17 +46,6 @@ def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
         return json.load(response)["data"]
 
 
-def _wait_for(what: str, check, seconds: float, ui: subprocess.Popen):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert ui.poll() is None, f"feedback ui exited with {ui.returncode}"
-        result = check()
-        if result:
-            return result
-        time.sleep(2)
-    raise AssertionError(f"no {what} within {seconds} s")
-
-
 def test_a_backfill_of_run_dates_runs_each_date_in_order(data, tmp_path):
     # Contacts of 1, 2 and 3 March, each delivered the day after: each run invites one.
     for day, event in (("02", "e-1"), ("03", "e-2"), ("04", "e-3")):
@@ -75,16 +61,13 @@ def test_a_backfill_of_run_dates_runs_each_date_in_order(data, tmp_path):
         for key, value in os.environ.items()
         if not key.startswith("FEEDBACK_") and key != "DAGSTER_HOME"
     }
-    log = (tmp_path / "ui.log").open("w")
-    ui = subprocess.Popen(
-        [str(Path(sys.executable).with_name("feedback")), "ui", "--port", str(port)],
-        env={**env, "FEEDBACK_DATA_DIR": str(data.root)},
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    feedback = str(Path(sys.executable).with_name("feedback"))
+    with background(
+        [feedback, "ui", "--port", str(port)],
+        {**env, "FEEDBACK_DATA_DIR": str(data.root)},
+        REPO,
+        tmp_path / "ui.log",
+    ) as ui:
 
         def location_loaded():
             try:
@@ -97,7 +80,7 @@ def test_a_backfill_of_run_dates_runs_each_date_in_order(data, tmp_path):
                 return None
             return nodes["repositoriesOrError"].get("nodes")
 
-        (repository,) = _wait_for("code location", location_loaded, 180, ui)
+        (repository,) = wait_for("code location", location_loaded, 180, ui)
         launched = _graphql(
             port,
             LAUNCH_BACKFILL,
@@ -122,15 +105,7 @@ def test_a_backfill_of_run_dates_runs_each_date_in_order(data, tmp_path):
             done = [r for r in records if r.dagster_run.is_finished]
             return sorted(done, key=lambda r: r.start_time) if len(done) == len(DATES) else None
 
-        records = _wait_for("three finished runs", finished_runs, 600, ui)
-    finally:
-        os.killpg(ui.pid, signal.SIGTERM)
-        try:
-            ui.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(ui.pid, signal.SIGKILL)
-            ui.wait()
-        log.close()
+        records = wait_for("three finished runs", finished_runs, 600, ui)
 
     # One run per date, each the partition of its date with that date's run configuration,
     # one after the other in date order.
