@@ -125,8 +125,8 @@ class MessageSettings:
 
 @dataclass(frozen=True)
 class Freshness:
-    """How old a source's newest record may be on a run date before it is a warning, and
-    before it is an error (in days; None: never)."""
+    """How many whole days before a run date without a record of a source make a warning, and
+    an error (None: never)."""
 
     warn_after_days: int | None
     error_after_days: int | None
@@ -148,6 +148,21 @@ def _freshness(env: dict[str, str], name: str, default: str) -> Freshness:
     return Freshness(warn, error)
 
 
+# Per source with dated records, its setting and the default: contacts come daily, KCM's answers
+# at least weekly. Opt-outs come when customers ask, so they have none.
+FRESHNESS_SETTINGS = {
+    "contact_events": ("FEEDBACK_FRESHNESS_CONTACTS", "2,4"),
+    "kcm_responses": ("FEEDBACK_FRESHNESS_KCM", "7,14"),
+}
+
+
+def _freshness_of_sources(env: dict[str, str]) -> dict[str, Freshness]:
+    return {
+        source: _freshness(env, name, default)
+        for source, (name, default) in FRESHNESS_SETTINGS.items()
+    }
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     """Where operations is told of a run that needs attention."""
@@ -156,14 +171,8 @@ class AlertSettings:
     address: str | None
     # The Dagster UI, for the link to the run.
     ui_url: str
-    # Per source with dated records: how old its newest record may be (contacts come daily,
-    # KCM's answers at least weekly; opt-outs come when customers ask, so they have none).
-    freshness: dict[str, Freshness] = field(
-        default_factory=lambda: {
-            "contact_events": Freshness(2, 4),
-            "kcm_responses": Freshness(7, 14),
-        }
-    )
+    # Per source with dated records: how many days without one make a warning, an error.
+    freshness: dict[str, Freshness] = field(default_factory=lambda: _freshness_of_sources({}))
 
 
 @dataclass(frozen=True)
@@ -245,10 +254,7 @@ class Settings:
             if env.get("FEEDBACK_ALERT_ADDRESS")
             else None,
             ui_url=(env.get("FEEDBACK_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
-            freshness={
-                "contact_events": _freshness(env, "FEEDBACK_FRESHNESS_CONTACTS", "2,4"),
-                "kcm_responses": _freshness(env, "FEEDBACK_FRESHNESS_KCM", "7,14"),
-            },
+            freshness=_freshness_of_sources(env),
         )
         if not _is_web_address(alerts.ui_url):
             raise ValueError(f"FEEDBACK_UI_URL={alerts.ui_url!r} is not an http(s) URL")
